@@ -1,0 +1,60 @@
+"""Window geometry shared by convolution, transposed convolution and pooling.
+
+Along one spatial axis of length ``L`` (already padded), a window of ``k`` taps with stride
+``s`` and dilation ``d`` starts at ``i·s`` and reads positions ``i·s + p·d`` for
+``p = 0 … k−1``. The number of whole windows is
+
+    out = ⌊(L − d·(k − 1) − 1) / s⌋ + 1.
+
+:func:`windows` returns a read-only strided view ``v[..., i₁…i_D, p₁…p_D] = x[..., i·s + p·d]``
+(no copy), and :func:`scatter_windows` is its adjoint: it adds window values back onto the
+positions they were read from. The pair is the only place in the package that knows how a
+window is laid out in memory.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def output_length(length: int, kernel: int, stride: int, dilation: int) -> int:
+    """⌊(L − d·(k − 1) − 1)/s⌋ + 1 whole windows fit in ``length`` positions."""
+    return (length - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
+    """View ``x[..., *L]`` as ``v[..., *out, *k]`` with ``v[..., i, p] = x[..., i·s + p·d]``.
+
+    The last ``len(kernel)`` axes of ``x`` are the spatial ones. No data is copied.
+    """
+    dims = len(kernel)
+    lead, spatial = x.shape[:-dims], x.shape[-dims:]
+    out = tuple(output_length(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation))
+    axis_strides = x.strides[-dims:]
+    strides = (
+        x.strides[:-dims]
+        + tuple(a * s for a, s in zip(axis_strides, stride))
+        + tuple(a * d for a, d in zip(axis_strides, dilation))
+    )
+    return as_strided(x, lead + out + tuple(kernel), strides, writeable=False)
+
+
+def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation) -> np.ndarray:
+    """Adjoint of :func:`windows`: ``x[..., i·s + p·d] += cols[..., p, i]``.
+
+    ``cols`` is laid out ``(..., *k, *out)`` (kernel taps before output positions, the order
+    the convolution's matrix product produces). One strided slice-add per kernel tap, so the
+    Python loop runs over the kernel volume, never over output positions.
+    """
+    dims = len(kernel)
+    out = cols.shape[-dims:]
+    lead = cols.shape[: -2 * dims]
+    x = np.zeros(lead + tuple(spatial), dtype=cols.dtype)
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        region = tuple(
+            slice(p * d, p * d + s * (n - 1) + 1, s) for p, d, s, n in zip(tap, dilation, stride, out)
+        )
+        x[(Ellipsis,) + region] += cols[(Ellipsis,) + tap + (slice(None),) * dims]
+    return x

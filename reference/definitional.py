@@ -1,0 +1,129 @@
+"""The definitional tier: each op written as its index equation, loop by loop.
+
+For tiny shapes only. It shares the argument checks and shape logic with the vectorised
+tier (what a valid call is has one definition) and nothing of the arithmetic: the loops
+below read like the equations in :mod:`reference.conv` and :mod:`reference.padding`, and the
+tests hold the two tiers against each other and both against torch. This module follows the
+same contract as :mod:`reference.functional`, so the harness can check it directly
+(``python -m crosscheck --impl reference.definitional --profile quick``).
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from . import conv as _conv, padding as _padding
+
+
+def _positions(shape):
+    return itertools.product(*(range(n) for n in shape))
+
+
+def _x_pad_read(geo, x, n, c, i, p):
+    """``x_pad[n, c, i·s + p·d]``, read from the unpadded ``x`` (0 inside the padding)."""
+    j = tuple(ia * s + pa * d - left for ia, pa, s, d, (left, _) in zip(i, p, geo.stride, geo.dilation, geo.pads))
+    if all(0 <= ja < L for ja, L in zip(j, geo.in_spatial)):
+        return x[(n, c) + j], j
+    return 0.0, None
+
+
+class Loops:
+    """y[n, o, i] = b[o] + Σ_{c, p} x_pad[n, g·C/G + c, i·s + p·d] · w[o, c, p], literally."""
+
+    @staticmethod
+    def forward(geo, x, w, b):
+        N, C = x.shape[:2]
+        O = w.shape[0]
+        Cg, Og = C // geo.groups, O // geo.groups
+        y = np.zeros((N, O) + geo.out_spatial, dtype=x.dtype)
+        for n, o in itertools.product(range(N), range(O)):
+            g = o // Og
+            for i in _positions(geo.out_spatial):
+                total = 0.0 if b is None else b[o]
+                for c in range(Cg):
+                    for p in _positions(geo.kernel):
+                        value, _ = _x_pad_read(geo, x, n, g * Cg + c, i, p)
+                        total += value * w[(o, c) + p]
+                y[(n, o) + i] = total
+        return y
+
+    @staticmethod
+    def backward(geo, gy, x, w, b):
+        """Each term x_pad[n, g·C/G + c, i·s + p·d] · w[o, c, p] of y[n, o, i] sends
+        gy[n, o, i] · w[o, c, p] to that input position and gy[n, o, i] · x_pad[...] to w[o, c, p];
+        b[o] receives gy[n, o, i]. Terms that read the padding send nothing to x."""
+        N, C = x.shape[:2]
+        O = w.shape[0]
+        Cg, Og = C // geo.groups, O // geo.groups
+        gx, gw = np.zeros_like(x), np.zeros_like(w)
+        gb = None if b is None else np.zeros_like(b)
+        for n, o in itertools.product(range(N), range(O)):
+            g = o // Og
+            for i in _positions(geo.out_spatial):
+                upstream = gy[(n, o) + i]
+                if gb is not None:
+                    gb[o] += upstream
+                for c in range(Cg):
+                    for p in _positions(geo.kernel):
+                        value, j = _x_pad_read(geo, x, n, g * Cg + c, i, p)
+                        gw[(o, c) + p] += upstream * value
+                        if j is not None:
+                            gx[(n, g * Cg + c) + j] += upstream * w[(o, c) + p]
+        return gx, gw, gb
+
+
+conv1d, conv1d_backward = _conv.conv_family(1, Loops)
+conv2d, conv2d_backward = _conv.conv_family(2, Loops)
+conv3d, conv3d_backward = _conv.conv_family(3, Loops)
+
+
+def _source(i: int, length: int, mode: str):
+    """Where output coordinate ``i`` (relative to the unpadded start) reads from, by walking
+    the rule rather than by formula: reflect bounces off the end points, circular wraps,
+    replicate stops at the edge, constant reads nothing (None) outside ``[0, L)``."""
+    if mode == "constant":
+        return i if 0 <= i < length else None
+    if mode == "replicate":
+        return min(max(i, 0), length - 1)
+    if mode == "circular":
+        while i < 0:
+            i += length
+        while i >= length:
+            i -= length
+        return i
+    while not 0 <= i < length:  # reflect
+        i = -i if i < 0 else 2 * (length - 1) - i
+    return i
+
+
+def _pad_map(input, pairs, mode):
+    """For each output position, the input position it copies (None: the fill)."""
+    lefts = [0] * input.ndim
+    out_shape = list(input.shape)
+    for axis, left, right in pairs:
+        lefts[axis] = left
+        out_shape[axis] += left + right
+    for j in _positions(out_shape):
+        src = [_source(ja - la, L, mode) for ja, la, L in zip(j, lefts, input.shape)]
+        yield j, None if None in src else tuple(src)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """y[j] = x[src(j)], or the fill value where a constant pad reads nothing."""
+    pairs, out_shape = _padding.plan("pad", input, pad, mode, value)
+    y = np.zeros(out_shape, dtype=input.dtype)
+    for j, src in _pad_map(input, pairs, mode):
+        y[j] = (0 if value is None else value) if src is None else input[src]
+    return y
+
+
+def pad_backward(grad_output, input, pad, mode="constant", value=None):
+    """gx[i] = Σ_{j : src(j) = i} gy[j]."""
+    pairs, out_shape = _padding.plan("pad_backward", input, pad, mode, value)
+    _padding.check_grad_output("pad_backward", grad_output, input, out_shape)
+    gx = np.zeros_like(input)
+    for j, src in _pad_map(input, pairs, mode):
+        if src is not None:
+            gx[src] += grad_output[j]
+    return (gx,)

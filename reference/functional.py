@@ -1,0 +1,27 @@
+"""The public ops, NumPy in and NumPy out, named and called like ``torch.nn.functional``.
+
+Every forward op ``NAME`` has ``NAME_backward(grad_output, *forward_args)`` returning one
+gradient per array argument, in signature order (None for an argument that was None). The
+math of each op (its index equation, output size and the derivation of its backward) is in
+the docstring of the module that implements it.
+"""
+from .conv import (
+    conv1d,
+    conv1d_backward,
+    conv2d,
+    conv2d_backward,
+    conv3d,
+    conv3d_backward,
+)
+from .padding import pad, pad_backward
+
+__all__ = [
+    "conv1d",
+    "conv1d_backward",
+    "conv2d",
+    "conv2d_backward",
+    "conv3d",
+    "conv3d_backward",
+    "pad",
+    "pad_backward",
+]
