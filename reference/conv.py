@@ -98,6 +98,10 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
     shape = (1,) + input.shape if batch_added else input.shape
     channels, in_spatial = shape[1], shape[2:]
     out_channels = weight.shape[0]
+    if out_channels == 0 or weight.shape[1] == 0:
+        # torch rejects O = 0; for C/G = 0 it returns an output with 0 channels, not O (bias
+        # ignored), which no convolution equation gives, so that call is refused here too.
+        raise ValueError(f"{op}: weight must have at least one output and one input channel, got weight.shape={weight.shape}")
     if out_channels % groups:
         raise ValueError(
             f"{op}: weight.shape[0] (output channels) must be divisible by groups, "
@@ -110,8 +114,8 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
         )
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{op}: bias must have shape ({out_channels},), got bias.shape={bias.shape}")
-    if any(n == 0 for n in in_spatial):
-        raise ValueError(f"{op}: input must have non-empty spatial axes, got input.shape={input.shape}")
+    if shape[0] > 0 and 0 in in_spatial:
+        raise ValueError(f"{op}: only an empty batch may have empty spatial axes, got input.shape={input.shape}")
     padded = tuple(n + left + right for n, (left, right) in zip(in_spatial, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(k == 0 for k in kernel) or any(e > n for e, n in zip(span, padded)):
@@ -149,7 +153,7 @@ def _cols(geo: Geometry, x: np.ndarray) -> np.ndarray:
 
 def _weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
     """``W[g, o, (c, p)] = w[g·O/G + o, c, p]``."""
-    return weight.reshape(geo.groups, weight.shape[0] // geo.groups, -1)
+    return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * int(np.prod(geo.kernel)))
 
 
 class Vectorised:
@@ -167,7 +171,7 @@ class Vectorised:
     @staticmethod
     def backward(geo: Geometry, grad, x, weight, bias):
         n, out_channels = grad.shape[:2]
-        gy = grad.reshape(n, geo.groups, out_channels // geo.groups, -1)  # (N, G, O/G, P)
+        gy = grad.reshape(n, geo.groups, out_channels // geo.groups, int(np.prod(geo.out_spatial)))  # (N, G, O/G, P)
         cols = _cols(geo, x)
         grad_weight = np.matmul(gy, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
         grad_cols = np.matmul(_weight_matrix(geo, weight).transpose(0, 2, 1), gy)  # (N, G, (c, p), P)

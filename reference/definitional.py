@@ -78,20 +78,24 @@ conv2d, conv2d_backward = _conv.conv_family(2, Loops)
 conv3d, conv3d_backward = _conv.conv_family(3, Loops)
 
 
-def _source(i: int, length: int, mode: str):
-    """Where output coordinate ``i`` (relative to the unpadded start) reads from, by walking
-    the rule rather than by formula: reflect bounces off the end points, circular wraps,
-    replicate stops at the edge, constant reads nothing (None) outside ``[0, L)``."""
+def _source(j: int, length: int, left: int, right: int, mode: str):
+    """Where output position ``j`` of an axis padded by ``(left, right)`` reads from, by
+    walking the rule rather than by formula: reflect bounces off the end points, replicate
+    stops at the edge, constant reads nothing (None) outside ``[0, L)``, and circular first
+    crops (negative amounts) and then wraps around what is left."""
+    if mode == "circular":
+        start, kept = max(-left, 0), length + min(left, 0) + min(right, 0)
+        i = j - max(left, 0)
+        while i < 0:
+            i += kept
+        while i >= kept:
+            i -= kept
+        return start + i
+    i = j - left
     if mode == "constant":
         return i if 0 <= i < length else None
     if mode == "replicate":
         return min(max(i, 0), length - 1)
-    if mode == "circular":
-        while i < 0:
-            i += length
-        while i >= length:
-            i -= length
-        return i
     while not 0 <= i < length:  # reflect
         i = -i if i < 0 else 2 * (length - 1) - i
     return i
@@ -99,13 +103,13 @@ def _source(i: int, length: int, mode: str):
 
 def _pad_map(input, pairs, mode):
     """For each output position, the input position it copies (None: the fill)."""
-    lefts = [0] * input.ndim
+    amounts = [(0, 0)] * input.ndim
     out_shape = list(input.shape)
     for axis, left, right in pairs:
-        lefts[axis] = left
+        amounts[axis] = (left, right)
         out_shape[axis] += left + right
     for j in _positions(out_shape):
-        src = [_source(ja - la, L, mode) for ja, la, L in zip(j, lefts, input.shape)]
+        src = [_source(ja, L, left, right, mode) for ja, L, (left, right) in zip(j, input.shape, amounts)]
         yield j, None if None in src else tuple(src)
 
 

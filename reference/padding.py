@@ -17,6 +17,8 @@ border), and the constant fill receives nothing.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import _check
@@ -25,13 +27,19 @@ MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def source_index(length: int, left: int, right: int, mode: str) -> np.ndarray:
-    """For each output position along one axis, the input position it copies (gather modes)."""
+    """For each output position along one axis, the input position it copies (gather modes).
+
+    Negative amounts crop. reflect and replicate pad first and crop after (as numpy.pad then
+    a slice); circular crops first and wraps what is left, as torch does.
+    """
+    if mode == "circular":
+        kept = length + min(left, 0) + min(right, 0)
+        j = np.arange(kept + max(left, 0) + max(right, 0))
+        return max(-left, 0) + (j - max(left, 0)) % kept if kept else j
     i = np.arange(-left, length + right)
     if mode == "reflect":
         return np.where(i < 0, -i, np.where(i >= length, 2 * (length - 1) - i, i))
-    if mode == "replicate":
-        return np.clip(i, 0, length - 1)
-    return i % length  # circular
+    return np.clip(i, 0, length - 1)  # replicate
 
 
 def _pairs(pad, ndim: int):
@@ -51,41 +59,59 @@ def _check_pad(op: str, input, pad, mode: str, value) -> tuple[int, ...]:
     if len(pad) % 2:
         raise ValueError(f"{op}: pad must have an even length, got pad={pad} (length {len(pad)})")
     if len(pad) > 2 * input.ndim:
-        raise ValueError(
-            f"{op}: pad of length {len(pad)} names more axes than input has, "
-            f"got pad={pad} for input.shape={input.shape}"
-        )
+        raise ValueError(f"{op}: pad={pad} names more axes than input.shape={input.shape} has")
     if mode == "constant":
-        if value is not None and not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{op}: value must be a number, got value={value!r}")
-        for axis, left, right in _pairs(pad, input.ndim):
-            if input.shape[axis] + left + right < 0:
-                raise ValueError(
-                    f"{op}: pad={pad} leaves a negative size on axis {axis} of input.shape={input.shape}"
-                )
-        return pad
+        _check_constant(op, input, pad, value)
+    else:
+        _check_gather(op, input, pad, mode, value)
+    return pad
+
+
+def _check_constant(op, input, pad, value):
+    if value is not None and not isinstance(value, (numbers.Real, np.bool_)):
+        raise TypeError(f"{op}: value must be a real number, got value={value!r}")
+    for axis, left, right in _pairs(pad, input.ndim):
+        size = input.shape[axis]
+        if size + min(left, 0) < 0 or size + min(left, 0) + min(right, 0) < 0:
+            raise ValueError(f"{op}: pad={pad} crops more than axis {axis} holds (input.shape={input.shape})")
+
+
+def _check_gather(op, input, pad, mode, value):
+    """reflect, replicate and circular: torch's rules for ranks, sizes and crops."""
     if value is not None and value != 0:
         raise ValueError(f"{op}: mode={mode!r} takes no fill value, got value={value!r}")
     spatial = len(pad) // 2
-    if input.ndim not in (spatial + 1, spatial + 2):
+    if spatial not in (1, 2, 3) or input.ndim not in (spatial + 1, spatial + 2):
         raise ValueError(
-            f"{op}: mode={mode!r} with pad of length {len(pad)} pads {spatial} spatial axes and needs "
-            f"an input of {spatial + 1} or {spatial + 2} dimensions, got input.shape={input.shape}"
+            f"{op}: mode={mode!r} pads 1, 2 or 3 trailing axes of an input with one or two more "
+            f"(pad of length 2, 4 or 6); got pad={pad} for input.shape={input.shape}"
         )
-    if input.ndim == spatial + 2 and input.shape[1] == 0 or any(n == 0 for n in input.shape[1:]):
+    non_batch = input.shape[1:] if input.ndim == spatial + 2 else input.shape
+    if mode != "circular" and 0 in non_batch:
         raise ValueError(f"{op}: mode={mode!r} needs non-empty non-batch axes, got input.shape={input.shape}")
     for axis, left, right in _pairs(pad, input.ndim):
         size = input.shape[axis]
-        limit = size - 1 if mode == "reflect" else size if mode == "circular" else None
-        if limit is not None and max(left, right) > limit:
-            rule = "smaller than" if mode == "reflect" else "at most"
+        out = size + left + right
+        if mode == "reflect" and max(left, right) >= size:
             raise ValueError(
-                f"{op}: mode={mode!r} needs each pad {rule} the axis size, got pad={pad} "
+                f"{op}: mode='reflect' needs each pad smaller than the axis size, got pad={pad} "
                 f"for axis {axis} of size {size} (input.shape={input.shape})"
             )
-        if size + left + right <= 0:
+        if mode == "circular":
+            kept = size + min(left, 0) + min(right, 0)
+            if max(left, right) > size or out < 0:
+                raise ValueError(
+                    f"{op}: mode='circular' needs each pad at most the axis size and a non-negative result, "
+                    f"got pad={pad} for axis {axis} of size {size} (input.shape={input.shape})"
+                )
+            if out > 0 and max(left, right) > kept:
+                # torch returns uninitialised memory here: refuse rather than invent a result
+                raise ValueError(
+                    f"{op}: mode='circular' with a crop needs each pad at most the {kept} positions left "
+                    f"after cropping, got pad={pad} for axis {axis} of size {size}"
+                )
+        elif out < (1 if spatial == 1 else 0):
             raise ValueError(f"{op}: pad={pad} leaves no positions on axis {axis} of input.shape={input.shape}")
-    return pad
 
 
 def plan(op: str, input, pad, mode, value):

@@ -1,0 +1,100 @@
+"""Cases: what to call, on which shapes, in which dtype.
+
+A :class:`Case` is plain data. Its array values are drawn from a generator seeded by the
+run's seed and the case id, so a case id and a seed reproduce a failure exactly. Whether a
+call is valid is not written here: torch decides at run time, and the implementation must
+agree. (``invalid=True`` only marks the cases written to be rejected, so a test can check
+that torch does reject them, and the table does not silently test nothing.)
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str
+    id: str
+    shapes: tuple  # one entry per array argument: a shape tuple, or None to pass None
+    kwargs: dict = field(default_factory=dict, hash=False)
+    dtype: str = "float64"
+    array_dtypes: dict = field(default_factory=dict, hash=False)  # per-argument override
+    invalid: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}[{self.dtype}]"
+
+    def with_dtype(self, dtype: str) -> Case:
+        return replace(self, dtype=dtype)
+
+    def arrays(self, seed: int) -> list:
+        """The argument values: standard normal draws, reproducible from (seed, id, dtype)."""
+        rng = np.random.default_rng([seed, zlib.crc32(self.key.encode())])
+        values = []
+        for name, shape in zip(_array_names(self.op), self.shapes):
+            if shape is None:
+                values.append(None)
+                continue
+            dtype = np.dtype(self._dtype_of(name))
+            data = rng.standard_normal(shape)
+            values.append((data * 4).astype(dtype) if dtype.kind in "iu" else data.astype(dtype))
+        return values
+
+    def _dtype_of(self, name: str) -> str:
+        """The argument's dtype: the case's, or an override ('other' is the other float dtype)."""
+        wanted = self.array_dtypes.get(name, self.dtype)
+        if wanted == "other":
+            return "float32" if self.dtype == "float64" else "float64"
+        return wanted
+
+    def grad_output(self, shape, seed: int) -> np.ndarray:
+        """A random upstream gradient (never all ones: a sum would hide permuted gradients)."""
+        rng = np.random.default_rng([seed, zlib.crc32(self.key.encode()), 1])
+        return rng.standard_normal(shape).astype(self.dtype)
+
+
+def _array_names(op: str):
+    from .ops import OPS
+
+    return OPS[op].arrays
+
+
+def fmt(value) -> str:
+    """Readable id fragment: 3 → '3', (3, 2) → '3x2', 'same' → 'same'."""
+    if isinstance(value, (tuple, list)):
+        return "x".join(str(v) for v in value) + ("," if len(value) == 1 else "")
+    return str(value)
+
+
+def conv_id(op, x_shape, w_shape, bias, stride, padding, dilation, groups, tag="") -> str:
+    parts = [op, f"k{fmt(w_shape[2:])}", f"s{fmt(stride)}", f"p{fmt(padding)}", f"d{fmt(dilation)}"]
+    if groups != 1:
+        parts.append(f"g{groups}")
+    parts += [f"x{fmt(x_shape)}", f"o{w_shape[0]}"]
+    if not bias:
+        parts.append("nobias")
+    if tag:
+        parts.append(tag)
+    return "-".join(parts)
+
+
+def conv_case(dims, x_shape, w_shape, bias=True, stride=1, padding=0, dilation=1, groups=1, tag="", **extra):
+    op = f"conv{dims}d"
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    bias_shape = (w_shape[0],) if bias is True else None if bias is False else tuple(bias)
+    shapes = (tuple(x_shape), tuple(w_shape), bias_shape)
+    return Case(op, conv_id(op, x_shape, w_shape, bias, stride, padding, dilation, groups, tag), shapes, kwargs, **extra)
+
+
+def pad_case(x_shape, pad, mode="constant", value=None, tag="", **extra):
+    parts = ["pad", mode, f"x{fmt(x_shape)}", f"pad{fmt(pad)}"]
+    if value is not None:
+        parts.append(f"v{value}")
+    if tag:
+        parts.append(tag)
+    kwargs = dict(pad=pad, mode=mode) if value is None else dict(pad=pad, mode=mode, value=value)
+    return Case("pad", "-".join(parts), (tuple(x_shape),), kwargs, **extra)
