@@ -1,0 +1,121 @@
+"""How results read: one failure template, the per-op summary, and the JSON report.
+
+The CLI and the pytest suite print failures through :func:`format_failure`, so a failure
+reads the same wherever it shows up: op and case id, the quantity, the largest error and
+where it is, the tolerance there, the whole configuration, and Python that reproduces it.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from .ops import OPS
+
+QUANTITIES = ("output", "grad_input", "grad_weight", "grad_bias")
+
+
+def configuration(case, seed: int) -> str:
+    shapes = ", ".join(f"{name}={shape}" for name, shape in zip(OPS[case.op].arrays, case.shapes))
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in case.kwargs.items())
+    dtypes = f", array_dtypes={case.array_dtypes}" if case.array_dtypes else ""
+    return f"op={case.op}, {shapes}, {kwargs}, dtype={case.dtype}{dtypes}, seed={seed}"
+
+
+def reproduction(case, impl_name: str, seed: int) -> str:
+    """A few lines of Python that rebuild the case's arrays and call both sides."""
+    names = OPS[case.op].arrays
+    fields = ", ".join(
+        [f"op={case.op!r}", f"id={case.id!r}", f"shapes={case.shapes!r}", f"kwargs={case.kwargs!r}",
+         f"dtype={case.dtype!r}"]
+        + ([f"array_dtypes={case.array_dtypes!r}"] if case.array_dtypes else [])
+    )
+    return "\n".join(
+        [
+            "import importlib, torch",
+            "from crosscheck import Case",
+            "from crosscheck.compare import torch_forward_backward",
+            f"impl = importlib.import_module({impl_name!r})",
+            f"case = Case({fields})",
+            f"{', '.join(names)}, = case.arrays(seed={seed})",
+            f"out = impl.{case.op}({', '.join(names)}, **case.kwargs)",
+            f"grad = case.grad_output(out.shape, seed={seed})",
+            f"grads = impl.{case.op}_backward(grad, {', '.join(names)}, **case.kwargs)",
+            f"torch_out, torch_grads, _ = torch_forward_backward(case.op, [{', '.join(names)}], case.kwargs, grad)",
+        ]
+    )
+
+
+def format_failure(outcome, impl_name: str, seed: int) -> str:
+    case, f = outcome.case, outcome.failure
+    lines = [f"FAILED {case.op} {case.key}: {f.quantity}: {f.reason}"]
+    if f.index is not None:
+        lines.append(
+            f"  largest error {f.max_error:.3e}; worst entry {f.index}: got {f.actual!r}, "
+            f"torch {f.expected!r}, tolerance {f.tolerance:.3e}"
+        )
+    if outcome.note:
+        lines.append(f"  {outcome.note}")
+    lines.append(f"  configuration: {configuration(case, seed)}")
+    lines.append("  reproduce:")
+    lines += ["    " + line for line in reproduction(case, impl_name, seed).splitlines()]
+    return "\n".join(lines)
+
+
+def summarise(outcomes):
+    """Per op and dtype: counts and, per quantity, the largest error and the largest
+    error/tolerance (float32 and float64 errors differ by orders of magnitude, so they are
+    kept apart)."""
+    rows = defaultdict(lambda: {"cases": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": {}, "ratio": 0.0})
+    for o in outcomes:
+        row = rows[(o.case.op, o.case.dtype)]
+        row["cases"] += 1
+        row[o.status] += 1
+        for q, e in o.errors.items():
+            row["errors"][q] = max(row["errors"].get(q, 0.0), e)
+        row["ratio"] = max([row["ratio"], *o.ratios.values()])
+    return dict(rows)
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.1e}" if math.isfinite(value) else str(value)
+
+
+def summary_table(outcomes) -> str:
+    header = ["op", "dtype", "cases", "passed", "failed", "skipped", *QUANTITIES, "err/tol"]
+    body = []
+    for (op, dtype), row in sorted(summarise(outcomes).items()):
+        body.append(
+            [op, dtype, *(str(row[k]) for k in ("cases", "passed", "failed", "skipped"))]
+            + [_num(row["errors"].get(q)) for q in QUANTITIES]
+            + [f"{row['ratio']:.2f}"]
+        )
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    fmt = lambda r: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)])
+
+
+def totals(outcomes) -> dict:
+    counts = {"total": len(outcomes), "passed": 0, "failed": 0, "skipped": 0}
+    for o in outcomes:
+        counts[o.status] += 1
+    return counts
+
+
+def write_json(path, outcomes, impl_name: str) -> None:
+    document = {
+        "impl": impl_name,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "cases": [
+            {"op": o.case.op, "id": o.case.id, "dtype": o.case.dtype, "status": o.status,
+             "errors": {q: e if math.isfinite(e) else str(e) for q, e in o.errors.items()}}
+            for o in outcomes
+        ],
+        "summary": totals(outcomes),
+    }
+    with open(path, "w") as fh:
+        json.dump(document, fh, indent=1)

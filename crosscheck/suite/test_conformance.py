@@ -1,0 +1,23 @@
+"""Every case of the chosen profile, through the one comparison routine.
+
+Run against any implementation: ``pytest --pyargs crosscheck.suite --impl mypkg.ops``.
+"""
+import pytest
+
+from crosscheck import cases_for, run_case
+from crosscheck.plugin import selected_ops
+from crosscheck.report import format_failure
+
+
+def pytest_generate_tests(metafunc):
+    if "case" in metafunc.fixturenames:
+        config = metafunc.config
+        cases = cases_for(config.getoption("--profile"), ops=selected_ops(config))
+        metafunc.parametrize("case", cases, ids=[c.key for c in cases])
+
+
+def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed):
+    outcome = run_case(impl, case, crosscheck_seed)
+    if outcome.status == "skipped":
+        pytest.skip(f"{case.op}: {outcome.note} by {impl_name}")
+    assert outcome.status == "passed", format_failure(outcome, impl_name, crosscheck_seed)
