@@ -23,6 +23,7 @@ class Case:
     dtype: str = "float64"
     array_dtypes: dict = field(default_factory=dict, hash=False)  # per-argument override
     invalid: bool = False
+    blame: str = ""  # for an invalid case: the argument its rejection must name
 
     @property
     def key(self) -> str:
