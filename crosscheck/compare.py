@@ -92,7 +92,7 @@ def torch_forward_backward(name, arrays, kwargs, grad_output, dtype=np.float64):
     return out.detach().numpy(), [None if g is None else g.numpy() for g in result], grad_output
 
 
-def _torch_accepts(name, arrays, kwargs):
+def torch_rejection(name, arrays, kwargs):
     """None if torch accepts the call in the case's own dtypes, else its error text."""
     try:
         with warnings.catch_warnings(), torch.no_grad():
@@ -109,22 +109,22 @@ def run_case(impl, case: Case, seed: int = 0) -> Outcome:
     backward = getattr(impl, case.op + "_backward", None)
     if forward is None or backward is None:
         return Outcome(case, "skipped", note="not implemented")
-    arrays = case.arrays(seed)
-    originals = [None if a is None else a.copy() for a in arrays]
+    pristine = case.arrays(seed)  # torch's copy; the implementation gets its own
+    arrays = [None if a is None else a.copy() for a in pristine]
     outcome = Outcome(case, "passed")
-    torch_error = _torch_accepts(case.op, arrays, case.kwargs)
+    torch_error = torch_rejection(case.op, pristine, case.kwargs)
     if torch_error is not None:
         outcome.note = "torch rejects: " + torch_error
-        failure = _expect_rejection(forward, arrays, case.kwargs, torch_error)
+        failure = expect_rejection(forward, arrays, case.kwargs, torch_error)
+        failure = failure or unmodified(spec.arrays, arrays, pristine)
     else:
-        failure = _compare_all(spec, forward, backward, case, arrays, seed, outcome)
-    failure = failure or _check_unmodified(spec.arrays, arrays, originals)
+        failure = _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
     if failure is not None:
         outcome.status, outcome.failure = "failed", failure
     return outcome
 
 
-def _expect_rejection(forward, arrays, kwargs, torch_error):
+def expect_rejection(forward, arrays, kwargs, torch_error):
     try:
         forward(*arrays, **kwargs)
     except REJECTIONS:
@@ -134,7 +134,7 @@ def _expect_rejection(forward, arrays, kwargs, torch_error):
     return Failure("rejection", f"accepted a call torch rejects ({torch_error})")
 
 
-def _call(quantity, fn, *args, **kwargs):
+def call(quantity, fn, *args, **kwargs):
     """``(result, None)``, or ``(None, Failure)`` when the implementation raises."""
     try:
         return fn(*args, **kwargs), None
@@ -142,27 +142,28 @@ def _call(quantity, fn, *args, **kwargs):
         return None, Failure(quantity, f"raised {type(exc).__name__} on a call torch accepts: {exc}")
 
 
-def _compare_all(spec, forward, backward, case, arrays, seed, outcome):
-    out, failure = _call("output", forward, *arrays, **case.kwargs)
+def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome):
+    out, failure = call("output", forward, *arrays, **case.kwargs)
+    failure = failure or unmodified(spec.arrays, arrays, pristine)
     if failure:
         return failure
     truth, grads, grad_output = torch_forward_backward(
-        case.op, arrays, case.kwargs, lambda shape: case.grad_output(shape, seed)
+        case.op, pristine, case.kwargs, lambda shape: case.grad_output(shape, seed)
     )
     magnitude, grad_mags, _ = torch_forward_backward(
-        case.op, [None if a is None else np.abs(a) for a in arrays], case.kwargs, np.abs(grad_output)
+        case.op, [None if a is None else np.abs(a) for a in pristine], case.kwargs, np.abs(grad_output)
     )
     count, grad_counts, _ = torch_forward_backward(
-        case.op, [None if a is None else np.ones_like(a) for a in arrays], case.kwargs, np.ones_like(grad_output)
+        case.op, [None if a is None else np.ones_like(a) for a in pristine], case.kwargs, np.ones_like(grad_output)
     )
-    failure = _compare("output", out, truth, count, magnitude, case.dtype, outcome)
+    failure = compare_quantity("output", out, truth, count, magnitude, case.dtype, outcome)
     if failure:
         return failure
     if any(a is not None and np.shares_memory(out, a) for a in arrays):
         return Failure("output", "shares memory with an input; it must be a new array")
 
     grad_copy = grad_output.copy()
-    results, failure = _call("gradients", backward, grad_output, *arrays, **case.kwargs)
+    results, failure = call("gradients", backward, grad_output, *arrays, **case.kwargs)
     if failure:
         return failure
     if not isinstance(results, tuple) or len(results) != len(arrays):
@@ -174,15 +175,15 @@ def _compare_all(spec, forward, backward, case, arrays, seed, outcome):
             if got is not None:
                 return Failure(quantity, f"must be None (no gradient), got {type(got).__name__}")
             continue
-        failure = _compare(quantity, got, want, n, mag, case.dtype, outcome)
+        failure = compare_quantity(quantity, got, want, n, mag, case.dtype, outcome)
         if failure:
             return failure
     if not np.array_equal(grad_output, grad_copy, equal_nan=True):
         return Failure("grad_output", "modified in place by the backward")
-    return None
+    return unmodified(spec.arrays, arrays, pristine)
 
 
-def _compare(quantity, actual, expected, count, magnitude, dtype, outcome):
+def compare_quantity(quantity, actual, expected, count, magnitude, dtype, outcome):
     if not isinstance(actual, np.ndarray):
         return Failure(quantity, f"must be a numpy.ndarray, got {type(actual).__name__}")
     if actual.shape != expected.shape:
@@ -209,8 +210,9 @@ def _compare(quantity, actual, expected, count, magnitude, dtype, outcome):
     )
 
 
-def _check_unmodified(names, arrays, originals):
-    for name, a, before in zip(names, arrays, originals):
+def unmodified(names, arrays, pristine):
+    """A Failure naming the first argument the implementation changed in place, else None."""
+    for name, a, before in zip(names, arrays, pristine):
         if a is not None and not (a.dtype == before.dtype and np.array_equal(a, before, equal_nan=True)):
             return Failure(name, f"{name} was modified in place; inputs must be left untouched")
     return None

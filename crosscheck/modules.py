@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
-from .compare import Failure, Outcome, _call, _compare, _expect_rejection
+from .compare import Failure, Outcome, call, compare_quantity, expect_rejection
 
 
 @dataclass
@@ -118,9 +118,9 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
     torch_error = _torch_rejects(torch_module, params, original)
     if torch_error is not None:
         outcome.note = "torch rejects: " + torch_error
-        return _expect_rejection(ref_module.forward, [x], {}, torch_error) or _unmodified(x, original)
+        return expect_rejection(ref_module.forward, [x], {}, torch_error) or _unmodified(x, original)
 
-    out, failure = _call("output", ref_module.forward, x)
+    out, failure = call("output", ref_module.forward, x)
     failure = failure or _unmodified(x, original)
     if failure:
         return failure
@@ -134,7 +134,7 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
     count, count_x, counts, _ = _torch_run(
         torch_module, {k: np.ones_like(v) for k, v in params.items()}, np.ones_like(original), np.ones_like(grad_output)
     )
-    failure = _compare("output", out, truth, count, magnitude, x.dtype, outcome)
+    failure = compare_quantity("output", out, truth, count, magnitude, x.dtype, outcome)
     if failure:
         return failure
     if np.shares_memory(out, x):
@@ -142,10 +142,10 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
 
     ref_module.zero_grad()
     grad_copy = grad_output.copy()
-    got_x, failure = _call("grad_input", ref_module.backward, grad_output)
+    got_x, failure = call("grad_input", ref_module.backward, grad_output)
     if failure:
         return failure
-    failure = _compare("grad_input", got_x, grad_x, count_x, mag_x, x.dtype, outcome)
+    failure = compare_quantity("grad_input", got_x, grad_x, count_x, mag_x, x.dtype, outcome)
     if failure:
         return failure
     own = dict(ref_module.named_parameters())
@@ -153,7 +153,7 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
         quantity = "grad_" + name
         if own[name].grad is None:
             return Failure(quantity, "no gradient was accumulated by backward")
-        failure = _compare(quantity, own[name].grad, grads[name], counts[name], mags[name], own[name].data.dtype, outcome)
+        failure = compare_quantity(quantity, own[name].grad, grads[name], counts[name], mags[name], own[name].data.dtype, outcome)
         if failure:
             return failure
     if not np.array_equal(grad_output, grad_copy):

@@ -353,7 +353,8 @@ def _torch_stage(dims, kwargs):
 
 @pytest.mark.parametrize("dims", DIMS)
 @pytest.mark.parametrize(
-    "overrides, name, stage", CONSTRUCTOR_CASES, ids=[f"{c[2]}-{sorted(c[0].items())!s}" for c in CONSTRUCTOR_CASES]
+    "overrides, name, stage", CONSTRUCTOR_CASES, ids=[f"{c[2]}-" + ",".join(f"{k}={'per-dims' if callable(v) else v}" for k, v in sorted(c[0].items())) + f"-{i}"
+         for i, c in enumerate(CONSTRUCTOR_CASES)]
 )
 def test_constructor_parity_with_torch(dims, overrides, name, stage):
     kwargs = dict(in_channels=4, out_channels=6, kernel_size=3)

@@ -1,0 +1,114 @@
+"""``python -m crosscheck`` as a user meets it: exit codes, the failure template, the JSON
+report, the environment variable, and ops an implementation lacks."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FLIPPED = """
+import numpy as np
+from reference.functional import *  # noqa: F401,F403 -- everything correct but conv1d
+import reference.functional as _ref
+
+
+def conv1d(input, weight, bias=None, **kwargs):
+    return _ref.conv1d(input, np.ascontiguousarray(weight[..., ::-1]), bias, **kwargs)
+"""
+
+PAD_ONLY = """
+from reference.functional import pad, pad_backward  # noqa: F401
+"""
+
+
+def crosscheck(*args, tmp_path, env=None):
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]), **(env or {}))
+    environ.pop("CROSSCHECK_IMPL", None) if env is None else None
+    return subprocess.run(
+        [sys.executable, "-m", "crosscheck", *args], cwd=tmp_path, env=environ, capture_output=True, text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def impls(tmp_path):
+    (tmp_path / "flipped_conv1d.py").write_text(FLIPPED)
+    (tmp_path / "pad_only.py").write_text(PAD_ONLY)
+    return tmp_path
+
+
+def test_a_correct_impl_exits_0_with_a_summary_and_json(impls):
+    report = impls / "report.json"
+    result = crosscheck("--profile", "quick", "--ops", "conv2d,pad", "--json", str(report), tmp_path=impls)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed, 0 failed" in result.stdout
+    doc = json.loads(report.read_text())
+    assert set(doc) == {"impl", "torch_version", "numpy_version", "cases", "summary"}
+    assert doc["impl"] == "reference.functional"
+    assert {c["op"] for c in doc["cases"]} == {"conv2d", "pad"}
+    assert {c["dtype"] for c in doc["cases"]} == {"float32", "float64"}
+    assert doc["summary"]["total"] == len(doc["cases"]) == doc["summary"]["passed"]
+    compared = [c for c in doc["cases"] if c["errors"]]
+    assert compared and all(set(c["errors"]) <= {"output", "grad_input", "grad_weight", "grad_bias"} for c in compared)
+    assert not result.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_a_disagreement_exits_1_and_prints_the_failure_template(impls):
+    report = impls / "report.json"
+    result = crosscheck("--impl", "flipped_conv1d", "--profile", "quick", "--ops", "conv1d", "--dtype", "float64",
+                        "--json", str(report), tmp_path=impls)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "FAILED conv1d conv1d-" in out and ": output: " in out
+    assert "largest error" in out and "tolerance" in out and "configuration: op=conv1d" in out
+    doc = json.loads(report.read_text())
+    assert doc["summary"]["failed"] > 0 and doc["summary"]["failed"] == out.count("FAILED conv1d")
+
+    # the reproduction snippet runs as printed and shows the disagreement
+    first = out[out.index("  reproduce:"):].splitlines()[1:11]
+    snippet = textwrap.dedent("\n".join(first)) + "\nimport numpy as np\nprint(np.abs(out - torch_out).max())\n"
+    ran = subprocess.run([sys.executable, "-c", snippet], cwd=impls, capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(impls), str(ROOT)])))
+    assert ran.returncode == 0, ran.stderr
+    assert float(ran.stdout) > 1e-6
+
+
+def test_exitfirst_stops_at_the_first_failure(impls):
+    result = crosscheck("--impl", "flipped_conv1d", "--profile", "quick", "--ops", "conv1d", "-x", tmp_path=impls)
+    assert result.returncode == 1
+    assert result.stdout.count("FAILED ") == 1
+
+
+def test_missing_ops_are_skipped_and_reported(impls):
+    result = crosscheck("--impl", "pad_only", "--profile", "quick", "--ops", "conv3d,pad", tmp_path=impls)
+    assert result.returncode == 0, result.stdout
+    assert "conv3d: not implemented by pad_only, skipped" in result.stdout
+    assert " 0 failed" in result.stdout and " skipped" in result.stdout
+
+
+def test_the_environment_names_the_impl(impls):
+    result = crosscheck("--profile", "quick", "--ops", "conv1d", tmp_path=impls,
+                        env={"CROSSCHECK_IMPL": "flipped_conv1d"})
+    assert result.returncode == 1
+    assert "flipped_conv1d against torch" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--impl", "no.such.module"], "cannot import --impl no.such.module"),
+        (["--impl", "pad_only", "--ops", "conv2d"], "implements none of the ops"),
+        (["--ops", "conv4d"], "unknown op"),
+        (["--dtype", "float16"], "unknown dtype"),
+        (["--profile", "huge"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2(impls, args, says):
+    result = crosscheck(*args, tmp_path=impls)
+    assert result.returncode == 2
+    assert says in result.stderr
