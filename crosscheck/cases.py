@@ -65,17 +65,26 @@ def _array_names(op: str):
 
 
 def fmt(value) -> str:
-    """Readable id fragment: 3 → '3', (3, 2) → '3x2', 'same' → 'same'."""
+    """Readable id fragment: 3 → '3', (3, 2) → '3x2', (3,) → '(3)', 'same' → 'same'.
+
+    A one-element sequence is a different call from an int (torch broadcasts it), so the
+    id keeps them apart."""
     if isinstance(value, (tuple, list)):
-        return "x".join(str(v) for v in value) + ("," if len(value) == 1 else "")
+        text = "x".join(str(v) for v in value)
+        return f"({text})" if len(value) == 1 else text
     return str(value)
 
 
+def fmt_shape(shape) -> str:
+    """(2, 3, 5) → '2x3x5'; the empty shape → '()'."""
+    return "x".join(str(v) for v in shape) or "()"
+
+
 def conv_id(op, x_shape, w_shape, bias, stride, padding, dilation, groups, tag="") -> str:
-    parts = [op, f"k{fmt(w_shape[2:])}", f"s{fmt(stride)}", f"p{fmt(padding)}", f"d{fmt(dilation)}"]
+    parts = [op, f"k{fmt_shape(w_shape[2:])}", f"s{fmt(stride)}", f"p{fmt(padding)}", f"d{fmt(dilation)}"]
     if groups != 1:
         parts.append(f"g{groups}")
-    parts += [f"x{fmt(x_shape)}", f"o{w_shape[0]}"]
+    parts += [f"x{fmt_shape(x_shape)}", f"o{w_shape[0]}"]
     if not bias:
         parts.append("nobias")
     if tag:
@@ -92,7 +101,7 @@ def conv_case(dims, x_shape, w_shape, bias=True, stride=1, padding=0, dilation=1
 
 
 def pad_case(x_shape, pad, mode="constant", value=None, tag="", **extra):
-    parts = ["pad", mode, f"x{fmt(x_shape)}", f"pad{fmt(pad)}"]
+    parts = ["pad", mode, f"x{fmt_shape(x_shape)}", f"pad{fmt_shape(pad)}"]
     if value is not None:
         parts.append(f"v{value}")
     if tag:

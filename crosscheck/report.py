@@ -91,7 +91,7 @@ def summary_table(outcomes) -> str:
         body.append(
             [op, dtype, *(str(row[k]) for k in ("cases", "passed", "failed", "skipped"))]
             + [_num(row["errors"].get(q)) for q in QUANTITIES]
-            + [f"{row['ratio']:.2f}"]
+            + [f"{row['ratio']:.2f}" if row["ratio"] < 100 else f"{row['ratio']:.1e}"]
         )
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
