@@ -1,0 +1,40 @@
+"""Where the reference deliberately refuses a call torch 2.13 accepts (README: "Where the
+reference deliberately differs from torch"). Each test pins torch's behaviour too, so it
+fails, and the deviation gets revisited, if torch changes."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as T
+
+import reference.functional as F
+
+
+def test_zero_input_channels_torch_drops_the_output_channels():
+    x, w, b = np.ones((2, 0, 5)), np.ones((4, 0, 3)), np.ones(4)
+    out = T.conv1d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b))
+    assert tuple(out.shape) == (2, 0, 3)  # not (2, 4, 3), and the bias is ignored
+    with pytest.raises(ValueError, match=r"weight.shape=\(4, 0, 3\)"):
+        F.conv1d(x, w, b)
+
+
+def test_circular_crop_then_overwrap_torch_reads_uninitialised_memory():
+    x = np.arange(4.0).reshape(1, 1, 4)
+    out = T.pad(torch.from_numpy(x), (4, -4), mode="circular")  # accepted, values undefined
+    assert tuple(out.shape) == (1, 1, 4)
+    with pytest.raises(ValueError, match="circular"):
+        F.pad(x, (4, -4), mode="circular")
+
+
+def test_circular_crop_then_wrap_is_matched_where_torch_is_defined():
+    x = np.arange(6.0).reshape(1, 1, 6)
+    expected = T.pad(torch.from_numpy(x), (-1, 2), mode="circular").numpy()
+    np.testing.assert_array_equal(expected, [[[1, 2, 3, 4, 5, 1, 2]]])  # crop first, then wrap
+    np.testing.assert_array_equal(F.pad(x, (-1, 2), mode="circular"), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float16])
+def test_non_contract_dtypes_torch_accepts(dtype):
+    x, w = np.ones((1, 2, 5), dtype), np.ones((3, 2, 2), dtype)
+    assert T.conv1d(torch.from_numpy(x), torch.from_numpy(w)).dtype == torch.from_numpy(x).dtype
+    with pytest.raises(TypeError, match=f"input.dtype={np.dtype(dtype)}"):
+        F.conv1d(x, w)
