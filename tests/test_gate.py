@@ -1,0 +1,204 @@
+"""The gate: proof that the harness catches what it exists to catch, for the right reason,
+and passes what it must pass.
+
+* every mutant in ``tests/impls/broken`` (one realistic bug each) fails some case of the
+  default profile, and every failure names the quantity that its bug breaks (its ``GATE``);
+* ``tests/impls/torch_backed`` (a correct implementation on torch) passes every default case;
+* the float64 tolerance is tight but sane: a relative error of 1e-6 fails, 1 ulp passes;
+* the CLI's exit status: 0 for the correct implementation, 1 for a mutant, 2 for a module
+  that cannot be imported.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import crosscheck
+from crosscheck.ops import OPS
+from tests.impls import broken
+from tests.impls import torch_backed
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 0
+MUTANTS = sorted(m.name for m in pkgutil.iter_modules(broken.__path__) if not m.name.startswith("_"))
+
+
+def _failures(impl, cases):
+    outcomes = [crosscheck.run_case(impl, case, SEED) for case in cases]
+    return [o for o in outcomes if o.status == "failed"], outcomes
+
+
+def _describe(outcome) -> str:
+    return f"{outcome.case.key}: {outcome.failure.quantity}: {outcome.failure.reason}"
+
+
+# --- (a) every mutant is caught, on the quantity its bug breaks -----------------------------
+
+def test_there_are_mutants_of_every_kind():
+    assert len(MUTANTS) >= 16, MUTANTS
+    caught_on = {importlib.import_module(f"tests.impls.broken.{name}").GATE["quantity"] for name in MUTANTS}
+    assert {"output", "grad_input", "grad_weight", "grad_bias", "gradients", "rejection", "input"} <= caught_on
+
+
+@pytest.mark.parametrize("name", MUTANTS)
+def test_the_harness_catches_the_mutant_for_its_bug(name):
+    mutant = importlib.import_module(f"tests.impls.broken.{name}")
+    assert mutant.__doc__ and "Revealed by" in mutant.__doc__, f"{name} must say which bug and which cases"
+    gate = mutant.GATE
+    cases = crosscheck.cases_for("default", ops=gate["ops"], dtypes=gate["dtypes"])
+    assert cases and set(gate["ops"]) <= set(OPS)
+
+    failures, outcomes = _failures(mutant, cases)
+
+    assert not any(o.status == "skipped" for o in outcomes), f"{name}: the harness skipped ops the mutant has"
+    assert failures, f"{name}: the harness passed all {len(cases)} cases of {gate['ops']} {gate['dtypes']}"
+    allowed = (gate["quantity"],) + tuple(gate.get("also", ()))
+    wrong = [_describe(o) for o in failures if o.failure.quantity not in allowed]
+    assert not wrong, f"{name} must fail on {allowed} only, but:\n" + "\n".join(wrong[:5])
+    caught = [o for o in failures if o.failure.quantity == gate["quantity"]]
+    assert caught, f"{name}: never caught on {gate['quantity']!r}: " + "; ".join(_describe(o) for o in failures[:3])
+    if "reason" in gate:
+        off = [_describe(o) for o in caught if gate["reason"] not in o.failure.reason]
+        assert not off, f"{name}: expected {gate['reason']!r} in the reason:\n" + "\n".join(off[:5])
+
+
+# --- (b) the correct torch-backed implementation passes everything ---------------------------
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_the_torch_backed_impl_passes_every_default_case(op):
+    cases = crosscheck.cases_for("default", ops=[op])
+    failures, outcomes = _failures(torch_backed, cases)
+    assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(_describe(o) for o in failures[:10])
+    assert all(o.status == "passed" for o in outcomes)
+    assert any(o.rejected for o in outcomes), "the profile must include calls torch rejects"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[[1.0, 2.0]], np.ones((1, 2, 5), np.float16), np.ones((1, 2, 5), np.int64), np.ones((1, 2, 5), bool)],
+    ids=["list", "float16", "int64", "bool"],
+)
+def test_the_torch_backed_impl_refuses_non_float_arrays(bad):
+    weight = np.ones((1, 2, 2))
+    with pytest.raises(TypeError, match="input"):
+        torch_backed.conv1d(bad, weight)
+    with pytest.raises(TypeError, match="input"):
+        torch_backed.pad(bad, (1, 1))
+    with pytest.raises(TypeError, match="weight"):
+        torch_backed.conv1d(np.ones((1, 2, 5)), bad)
+
+
+def test_the_torch_backed_impl_quotes_torch_and_the_arguments_when_torch_refuses():
+    x, w = np.ones((1, 3, 5, 5)), np.ones((2, 3, 2, 2))
+    with pytest.raises(ValueError) as info:
+        torch_backed.conv2d(x, w, stride=0)
+    message = str(info.value)
+    assert "non-positive stride" in message  # torch's words
+    assert "stride=0" in message and "shape=(1, 3, 5, 5)" in message  # the call's arguments
+
+
+def test_the_torch_backed_backward_returns_a_tuple_with_none_for_no_bias():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 6)).astype(np.float32), rng.standard_normal((3, 2, 3)).astype(np.float32)
+    grads = torch_backed.conv1d_backward(np.ones((1, 3, 4), np.float32), x, w)
+    assert isinstance(grads, tuple) and len(grads) == 3 and grads[2] is None
+    assert grads[0].dtype == grads[1].dtype == np.float32
+
+
+# --- (c) the float64 tolerance is tight but sane ----------------------------------------------
+
+def _perturbed(quantity, change):
+    """torch_backed with ``change`` applied to one quantity of every conv call (float64)."""
+    position = {"grad_input": 0, "grad_weight": 1, "grad_bias": 2}.get(quantity)
+
+    def family(dims):
+        forward, backward = getattr(torch_backed, f"conv{dims}d"), getattr(torch_backed, f"conv{dims}d_backward")
+
+        def conv(*args, **kwargs):
+            out = forward(*args, **kwargs)
+            return change(out) if quantity == "output" else out
+
+        def conv_backward(*args, **kwargs):
+            grads = list(backward(*args, **kwargs))
+            if position is not None and grads[position] is not None:
+                grads[position] = change(grads[position])
+            return tuple(grads)
+
+        return {f"conv{dims}d": conv, f"conv{dims}d_backward": conv_backward}
+
+    return SimpleNamespace(**family(1), **family(2), **family(3))
+
+
+def _one_ulp(a):
+    return np.where(a != 0, np.nextafter(a, np.inf), a)  # exact zeros (no terms) stay exact
+
+
+def _relative(a):
+    return a * (1 + 1e-6)
+
+
+TOLERANCE_CASES = [
+    c for c in crosscheck.cases_for("quick", ops=["conv1d", "conv2d", "conv3d"], dtypes=["float64"]) if not c.invalid
+]
+QUANTITIES = ["output", "grad_input", "grad_weight", "grad_bias"]
+
+
+@pytest.mark.parametrize("quantity", QUANTITIES)
+def test_a_relative_error_of_1e6_fails(quantity):
+    failures, outcomes = _failures(_perturbed(quantity, _relative), TOLERANCE_CASES)
+    assert failures
+    assert all(o.failure.quantity == quantity for o in failures), [_describe(o) for o in failures[:5]]
+    # a case may pass only if the perturbation changed nothing (an empty or all-zero quantity)
+    missed = [o.case.key for o in outcomes if o.status == "passed" and o.errors.get(quantity, 0.0) > 0]
+    assert not missed, f"a relative error of 1e-6 on {quantity} passed: {missed[:5]}"
+
+
+@pytest.mark.parametrize("quantity", QUANTITIES)
+def test_an_error_of_1_ulp_passes(quantity):
+    failures, outcomes = _failures(_perturbed(quantity, _one_ulp), TOLERANCE_CASES)
+    assert not failures, "\n".join(_describe(o) for o in failures[:10])
+    assert any(o.errors.get(quantity, 0.0) > 0 for o in outcomes), "the perturbation changed nothing"
+
+
+# --- (d) the CLI's exit status ----------------------------------------------------------------
+
+def _cli(*args):
+    env = {k: v for k, v in os.environ.items() if k != "CROSSCHECK_IMPL"}
+    return subprocess.run(
+        [sys.executable, "-m", "crosscheck", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_exits_0_for_the_torch_backed_impl():
+    run = _cli("--impl", "tests.impls.torch_backed", "--profile", "quick")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "name, ops",
+    [
+        ("flipped_kernel", "conv2d"),
+        ("grad_weight_first_sample", "conv1d,conv3d"),
+        ("negative_padding_clamped", "conv2d"),
+        ("pad_returns_input", "pad"),
+    ],
+)
+def test_cli_exits_1_for_a_mutant(name, ops):
+    mutant = importlib.import_module(f"tests.impls.broken.{name}")
+    run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", ops, "-x")
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert mutant.GATE["quantity"] in run.stdout, run.stdout[-3000:]
+
+
+def test_cli_exits_2_when_the_impl_cannot_be_imported():
+    run = _cli("--impl", "no.such.module", "--profile", "quick")
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "no.such.module" in run.stderr
