@@ -164,10 +164,12 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
 
     grad_copy = grad_output.copy()
     results, failure = call("gradients", backward, grad_output, *arrays, **case.kwargs)
+    failure = failure or unmodified(spec.arrays, arrays, pristine)
     if failure:
         return failure
     if not isinstance(results, tuple) or len(results) != len(arrays):
-        got = f"{len(results)} entries" if isinstance(results, (tuple, list)) else type(results).__name__
+        got = type(results).__name__
+        got += f" of {len(results)} entries" if isinstance(results, (tuple, list)) else ""
         return Failure("gradients", f"backward must return a tuple of {len(arrays)} entries, got {got}")
     for name, a, got, want, n, mag in zip(spec.arrays, arrays, results, grads, grad_counts, grad_mags):
         quantity = "grad_" + name
@@ -178,9 +180,11 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
         failure = compare_quantity(quantity, got, want, n, mag, case.dtype, outcome)
         if failure:
             return failure
+        if any(np.shares_memory(got, other) for other in (grad_output, *arrays) if other is not None):
+            return Failure(quantity, "shares memory with grad_output or an input; it must be a new array")
     if not np.array_equal(grad_output, grad_copy, equal_nan=True):
         return Failure("grad_output", "modified in place by the backward")
-    return unmodified(spec.arrays, arrays, pristine)
+    return None
 
 
 def compare_quantity(quantity, actual, expected, count, magnitude, dtype, outcome):
