@@ -41,20 +41,21 @@ def windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     return as_strided(x, lead + out + tuple(kernel), strides, writeable=False)
 
 
-def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation) -> np.ndarray:
+def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation, out=None) -> np.ndarray:
     """Adjoint of :func:`windows`: ``x[..., i·s + p·d] += cols[..., p, i]``.
 
     ``cols`` is laid out ``(..., *k, *out)`` (kernel taps before output positions, the order
     the convolution's matrix product produces). One strided slice-add per kernel tap, so the
-    Python loop runs over the kernel volume, never over output positions.
+    Python loop runs over the kernel volume, never over output positions. The sums go into
+    ``out`` when given (an array of shape ``(..., *spatial)``, added to), else into zeros.
     """
     dims = len(kernel)
-    out = cols.shape[-dims:]
+    n_out = cols.shape[-dims:]
     lead = cols.shape[: -2 * dims]
-    x = np.zeros(lead + tuple(spatial), dtype=cols.dtype)
+    x = np.zeros(lead + tuple(spatial), dtype=cols.dtype) if out is None else out
     for tap in itertools.product(*(range(k) for k in kernel)):
         region = tuple(
-            slice(p * d, p * d + s * (n - 1) + 1, s) for p, d, s, n in zip(tap, dilation, stride, out)
+            slice(p * d, p * d + s * (n - 1) + 1, s) for p, d, s, n in zip(tap, dilation, stride, n_out)
         )
         x[(Ellipsis,) + region] += cols[(Ellipsis,) + tap + (slice(None),) * dims]
     return x

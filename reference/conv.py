@@ -23,10 +23,15 @@ and ``gy·x`` to ``w``):
         the correlation of the input with gy, summed over the batch
     ∂E/∂b[o]                  = Σ_{n, i} gy[n, o, i]
 
-Vectorised as one matrix product per sample and group: the strided window view of ``x_pad``
-is laid out as ``cols[n, g, (c, p), i]`` (im2col), so ``y = W · cols``, ``∂E/∂w = Σ_n gy · colsᵀ``
-and ``∂E/∂cols = Wᵀ · gy``, which :func:`reference._windows.scatter_windows` adds back onto
-the input positions it was read from (col2im).
+Vectorised as matrix products over im2col: the strided window view of ``x_pad`` is laid out
+as ``cols[g, (c, p), (n, i)]``, so ``y = W · cols`` and ``∂E/∂w = gy · colsᵀ``. For stride 1,
+∂E/∂x is itself a convolution (of ``gy``, padded by ``d(k−1) − left`` and ``d(k−1) − right``,
+with the flipped kernel, in and out channels swapped), and ∂E/∂w is read from that same
+im2col of ``gy`` (see :func:`_backward_transposed`); for larger strides ``∂E/∂cols = Wᵀ · gy``
+is added back onto the input positions it was read from by
+:func:`reference._windows.scatter_windows` (col2im). Every result is still a direct sum of the
+products in the equations above, only grouped into matrix products; the work is done one
+cache-sized tile of the output at a time.
 """
 from __future__ import annotations
 
@@ -141,45 +146,178 @@ def check_grad_output(geo: Geometry, grad_output, input, weight):
     return grad_output[None] if geo.batch_added else grad_output
 
 
-def _cols(geo: Geometry, x: np.ndarray) -> np.ndarray:
-    """im2col: ``cols[n, g, (c, p), i] = x_pad[n, g·C/G + c, i·s + p·d]`` as one array."""
-    x_pad = _padding.constant(x, geo.pad_pairs, 0)
-    view = _windows.windows(x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k)
+_TILE_BYTES = 1 << 22
+"""Target size of one tile's im2col: a few MiB, so it is still in cache when the matrix product
+reads it, and its buffer is reused (never freshly paged in) from tile to tile."""
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape))
+
+
+def _tiles(geo: Geometry, x_pad: np.ndarray) -> list[tuple]:
+    """Indices ``(samples, all channels, rows)`` of output tiles that cover ``(N, ·, *out)``,
+    rows along the first spatial axis, each tile with about :data:`_TILE_BYTES` of im2col:
+    several whole samples when they fit, else slabs of rows of one sample."""
+    n, channels = x_pad.shape[:2]
+    rows = geo.out_spatial[0]
+    row_bytes = channels * _size(geo.kernel) * _size(geo.out_spatial[1:]) * x_pad.itemsize
+    rows_per_tile = max(1, _TILE_BYTES // max(row_bytes, 1))
+    if rows_per_tile >= rows:
+        step = rows_per_tile // max(rows, 1)
+        return [(slice(i, i + step), slice(None), slice(None)) for i in range(0, n, step)]
+    return [(slice(i, i + 1), slice(None), slice(r, r + rows_per_tile)) for i in range(n) for r in range(0, rows, rows_per_tile)]
+
+
+def _cols(geo: Geometry, windows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """im2col into ``out``: ``cols[g, (c, p), (n, i)] = x_pad[n, g·C/G + c, i·s + p·d]``.
+
+    ``windows`` is the window view of a tile, ``(B, C, *out, *k)`` (see
+    :func:`reference._windows.windows`), ``out`` a flat buffer at least as large. Returns the
+    ``(G, (C/G)·|k|, B·|out|)`` view of ``out`` it filled.
+    """
     d = geo.dims
-    view = view.transpose((0, 1) + tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2, 2 + d)))
-    n, c = x.shape[:2]
-    return view.reshape(n, geo.groups, (c // geo.groups) * int(np.prod(geo.kernel)), int(np.prod(geo.out_spatial)))
+    view = windows.transpose((1,) + tuple(range(2 + d, 2 + 2 * d)) + (0,) + tuple(range(2, 2 + d)))  # (C, *k, B, *out)
+    cols = out[: view.size].reshape(view.shape)
+    np.copyto(cols, view)
+    return cols.reshape(geo.groups, view.shape[0] // geo.groups * _size(geo.kernel), -1)
+
+
+def _im2col_tiles(geo: Geometry, x_pad: np.ndarray):
+    """Yield ``(tile, cols)`` over the output's tiles; ``cols`` lives in one reused buffer,
+    valid until the next tile."""
+    tiles = _tiles(geo, x_pad)
+    windows = _windows.windows(x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k), no copy
+    buffer = np.empty(max((windows[tile].size for tile in tiles[:1]), default=0), dtype=x_pad.dtype)
+    for tile in tiles:
+        yield tile, _cols(geo, windows[tile], buffer)
 
 
 def _weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
     """``W[g, o, (c, p)] = w[g·O/G + o, c, p]``."""
-    return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * int(np.prod(geo.kernel)))
+    return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * _size(geo.kernel))
+
+
+def _put(target: np.ndarray, products: np.ndarray) -> None:
+    """Store a tile's matrix product ``(G, O/G, B·rows·|out[1:]|)`` into its ``(B, O, rows, ...)``
+    view of the result."""
+    target[...] = products.reshape((target.shape[1], target.shape[0]) + target.shape[2:]).swapaxes(0, 1)
+
+
+def _tile_matrix(a: np.ndarray, tile, groups: int) -> np.ndarray:
+    """A tile ``(B, C, rows, ...)`` of ``a`` as the matrix ``(G, C/G, B·rows·...)`` (a copy)."""
+    return a[tile].swapaxes(0, 1).reshape(groups, a.shape[1] // groups, -1)
+
+
+def _correlate(geo: Geometry, x_pad: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
+    """``y[n, g·O/G + o, i] = Σ_{(c, p)} W[g, o, (c, p)] · x_pad[n, g·C/G + c, i·s + p·d]``: the
+    convolution without bias, ``(N, O, *out)``, one tile's im2col and product at a time."""
+    y = np.empty((x_pad.shape[0], w_mat.shape[0] * w_mat.shape[1]) + geo.out_spatial, dtype=x_pad.dtype)
+    for tile, cols in _im2col_tiles(geo, x_pad):
+        _put(y[tile], np.matmul(w_mat, cols))
+    return y
+
+
+def _transposed_geometry(geo: Geometry) -> Geometry:
+    """The stride-1 convolution that maps ∂E/∂y back to ∂E/∂x.
+
+    With ``s = 1``, ``∂E/∂x[j] = Σ_{o, p} gy[j + left − p·d] · w[o, c, p]``: re-index ``p ↦ k−1−p``
+    and it is the correlation of ``gy`` padded by ``d(k−1) − left`` on the left and
+    ``d(k−1) − right`` on the right (negative amounts crop) with the flipped kernel, whose output
+    is exactly ``L`` long.
+    """
+    pads = tuple(
+        (d * (k - 1) - left, d * (k - 1) - right) for k, d, (left, right) in zip(geo.kernel, geo.dilation, geo.pads)
+    )
+    return Geometry(geo.op, geo.dims, False, geo.groups, geo.kernel, geo.stride, geo.dilation,
+                    pads, geo.out_spatial, geo.in_spatial)
+
+
+def _flip_taps(a: np.ndarray, first_tap_axis: int, dims: int) -> np.ndarray:
+    """``a`` with its ``dims`` kernel axes, from ``first_tap_axis`` on, reversed: ``p ↦ k−1−p``."""
+    index = [slice(None)] * a.ndim
+    index[first_tap_axis:first_tap_axis + dims] = [slice(None, None, -1)] * dims
+    return a[tuple(index)]
+
+
+def _transposed_weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
+    """``Wᵀ[g, c, (o, p)] = w[g·O/G + o, c, k−1−p]``: in and out channels swapped within each
+    group, taps reversed."""
+    og, cg = weight.shape[0] // geo.groups, weight.shape[1]
+    flipped = _flip_taps(weight, 2, geo.dims).reshape((geo.groups, og, cg) + geo.kernel)
+    return np.ascontiguousarray(flipped.swapaxes(1, 2)).reshape(geo.groups, cg, og * _size(geo.kernel))
+
+
+def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.ndarray):
+    """∂E/∂x and ∂E/∂w of a stride-1 convolution, both from one im2col of the padded ``gy``.
+
+    With ``gy_t`` the padding of :func:`_transposed_geometry`, ``cols[(o, p), j] = gy_t[o, j + p·d]``
+    and ``p̄ = k−1−p``:
+
+        ∂E/∂x[c, j]    = Σ_{o, p} Wᵀ[c, (o, p)] · cols[(o, p), j]      (Wᵀ from the flipped kernel)
+        ∂E/∂w[o, c, p] = Σ_j cols[(o, p̄), j] · x[c, j]                 (= Σ_i gy[o, i] · x_pad[c, i + p·d])
+
+    the second because ``cols[(o, p̄), j] = gy[o, j + left − p·d]``: the same products as the
+    definition, indexed by input position ``j`` instead of output position ``i``.
+    """
+    groups, og, cg = geo.groups, weight.shape[0] // geo.groups, weight.shape[1]
+    t_geo = _transposed_geometry(geo)
+    w_t = _transposed_weight_matrix(geo, weight)  # (G, C/G, (o, p))
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    grad_w_t = np.zeros((groups, og * _size(geo.kernel), cg), dtype=x.dtype)  # (G, (o, p̄), C/G)
+    for tile, cols in _im2col_tiles(t_geo, _padding.constant(grad, t_geo.pad_pairs, 0)):
+        _put(grad_x[tile], np.matmul(w_t, cols))
+        grad_w_t += np.matmul(cols, _tile_matrix(x, tile, groups).transpose(0, 2, 1))
+    grad_w = _flip_taps(grad_w_t.reshape((groups, og) + geo.kernel + (cg,)), 2, geo.dims)
+    return grad_x, np.moveaxis(grad_w, -1, 2).reshape(weight.shape)
+
+
+def _backward_col2im(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.ndarray):
+    """∂E/∂x and ∂E/∂w for any stride: ``∂E/∂w = Σ gy · colsᵀ`` over im2col tiles of ``x_pad``;
+    ``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im), then the padding
+    cropped off."""
+    n, channels = x.shape[:2]
+    w_mat = _weight_matrix(geo, weight)  # (G, O/G, (c, p))
+    grad_w = np.zeros(w_mat.shape, dtype=x.dtype)
+    for tile, cols in _im2col_tiles(geo, _padding.constant(x, geo.pad_pairs, 0)):
+        grad_w += np.matmul(_tile_matrix(grad, tile, geo.groups), cols.transpose(0, 2, 1))
+
+    w_mat_t = w_mat.transpose(0, 2, 1)  # (G, (c, p), O/G)
+    gy = grad.reshape((n,) + w_mat_t.shape[::2] + (_size(geo.out_spatial),))  # (N, G, O/G, P)
+    grad_x_pad = np.zeros((n, channels) + geo.padded_spatial, dtype=x.dtype)
+    step = max(1, _TILE_BYTES // max(channels * _size(geo.kernel) * _size(geo.out_spatial) * x.itemsize, 1))
+    buffer = np.empty((min(step, n),) + w_mat_t.shape[:2] + gy.shape[-1:], dtype=x.dtype)
+    for start in range(0, n, step):
+        samples = slice(start, start + step)
+        grad_cols = buffer[: len(gy[samples])]
+        if w_mat_t.shape[-1] == 1:  # one output channel per group: the product is one term
+            np.multiply(w_mat_t, gy[samples], out=grad_cols)
+        else:
+            np.matmul(w_mat_t, gy[samples], out=grad_cols)  # (B, G, (c, p), P)
+        grad_cols = grad_cols.reshape((len(grad_cols), channels) + geo.kernel + geo.out_spatial)
+        _windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
+    grad_x = _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, x.shape)
+    return grad_x, grad_w.reshape(weight.shape)
 
 
 class Vectorised:
-    """im2col and one batched matrix product; the fast tier."""
+    """im2col and matrix products, one cache-sized tile of the output at a time; the fast tier."""
 
     @staticmethod
     def forward(geo: Geometry, x, weight, bias):
-        n = x.shape[0]
-        y = np.matmul(_weight_matrix(geo, weight), _cols(geo, x))  # (N, G, O/G, P)
-        y = y.reshape((n, weight.shape[0]) + geo.out_spatial)
+        y = _correlate(geo, _padding.constant(x, geo.pad_pairs, 0), _weight_matrix(geo, weight))
         if bias is not None:
             y += bias.reshape((-1,) + (1,) * geo.dims)
         return y
 
     @staticmethod
     def backward(geo: Geometry, grad, x, weight, bias):
-        n, out_channels = grad.shape[:2]
-        gy = grad.reshape(n, geo.groups, out_channels // geo.groups, int(np.prod(geo.out_spatial)))  # (N, G, O/G, P)
-        cols = _cols(geo, x)
-        grad_weight = np.matmul(gy, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
-        grad_cols = np.matmul(_weight_matrix(geo, weight).transpose(0, 2, 1), gy)  # (N, G, (c, p), P)
-        grad_cols = grad_cols.reshape((n, x.shape[1]) + geo.kernel + geo.out_spatial)
-        grad_x_pad = _windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation)
-        grad_x = _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, x.shape)
+        if all(s == 1 for s in geo.stride):
+            grad_x, grad_w = _backward_transposed(geo, grad, x, weight)
+        else:
+            grad_x, grad_w = _backward_col2im(geo, grad, x, weight)
         grad_bias = None if bias is None else grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
-        return grad_x, grad_weight, grad_bias
+        return grad_x, grad_w, grad_bias
 
 
 def conv_family(dims: int, engine):

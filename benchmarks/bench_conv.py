@@ -1,0 +1,226 @@
+"""Time the reference convolution, forward + backward, against torch on the CPU.
+
+Each row times one training step of one layer: ``convNd`` then ``convNd_backward`` with a
+random ``grad_output`` for the reference, and the same forward plus
+``torch.autograd.grad`` for torch, on the same shapes, dtype and thread count. Runs are
+interleaved (ref, torch, ref, torch, ...) after a warm-up, so drift on a shared machine
+hits both sides alike; the reported ratio is the median of the per-pair ratios, not the
+ratio of the medians. Before every timed run the script sleeps ``--pause`` seconds: after a
+call, OpenBLAS's worker threads keep spinning for about 0.1 s, and without the pause they would
+take a core from the torch run that follows (doubling its time) rather than measure either side.
+
+    python benchmarks/bench_conv.py                 # every case, float32 and float64
+    python benchmarks/bench_conv.py --cases resnet,stem --repeat 9 --json out.json
+    python benchmarks/bench_conv.py --smoke         # tiny shapes, one run: a quick check that it works
+
+Threads: torch gets ``torch.set_num_threads``; NumPy's BLAS gets ``threadpoolctl`` when it
+is installed, else ``OPENBLAS_NUM_THREADS`` (and its OpenMP/MKL siblings), which must be
+set before NumPy is imported, so this module sets them before its first NumPy import.
+``OPENBLAS_CORETYPE`` is left as the environment has it (it picks OpenBLAS's kernels) and
+is printed in the header.
+
+A timing is never an assertion: this script measures and prints; it does not pass or fail.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+DEFAULT_THREADS = 2
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _threads_from_argv(argv) -> int:
+    """``--threads`` read ahead of argparse: the BLAS thread count must be fixed before NumPy loads."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+    return DEFAULT_THREADS
+
+
+HAVE_THREADPOOLCTL = importlib.util.find_spec("threadpoolctl") is not None
+if not HAVE_THREADPOOLCTL and __name__ == "__main__":
+    for _var in _THREAD_VARS:
+        os.environ[_var] = str(_threads_from_argv(sys.argv[1:]))
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402  (after the thread variables, on purpose)
+import torch  # noqa: E402
+
+import reference.functional as R  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One layer: input ``x`` (N, C, *L), weight ``w`` (O, C/groups, *k), a bias, conv kwargs."""
+
+    name: str
+    x: tuple
+    w: tuple
+    kwargs: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def dims(self) -> int:
+        return len(self.x) - 2
+
+    @property
+    def label(self) -> str:
+        k = "x".join(map(str, self.w[2:]))
+        extra = "".join(f" {key[0]}{v}" for key, v in self.kwargs.items() if key != "padding")
+        return f"{self.name} conv{self.dims}d k{k}{extra} x{'x'.join(map(str, self.x))} o{self.w[0]}"
+
+
+CASES = (
+    Bench("resnet", (32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1)),
+    Bench("stem", (16, 3, 64, 64), (32, 3, 7, 7), dict(stride=2, padding=3)),
+    Bench("depthwise", (32, 64, 32, 32), (64, 1, 3, 3), dict(padding=1, groups=64)),
+    Bench("dilated", (16, 32, 32, 32), (32, 32, 3, 3), dict(padding=2, dilation=2)),
+    Bench("conv1d", (32, 64, 256), (64, 64, 5), dict(padding=2)),
+    Bench("conv3d", (4, 16, 16, 16, 16), (16, 16, 3, 3, 3), dict(padding=1)),
+)
+
+SMOKE_CASES = (
+    Bench("resnet", (2, 4, 6, 5), (4, 4, 3, 3), dict(padding=1)),
+    Bench("stem", (2, 3, 9, 8), (4, 3, 7, 7), dict(stride=2, padding=3)),
+    Bench("depthwise", (2, 4, 6, 5), (4, 1, 3, 3), dict(padding=1, groups=4)),
+    Bench("dilated", (2, 4, 7, 6), (4, 4, 3, 3), dict(padding=2, dilation=2)),
+    Bench("conv1d", (2, 4, 11), (4, 4, 5), dict(padding=2)),
+    Bench("conv3d", (1, 2, 4, 5, 3), (2, 2, 3, 3, 3), dict(padding=1)),
+)
+
+
+def reference_step(case: Bench, x, w, b, gy):
+    """The reference's forward and backward, as a training step calls them."""
+    forward = getattr(R, f"conv{case.dims}d")
+    backward = getattr(R, f"conv{case.dims}d_backward")
+    forward(x, w, b, **case.kwargs)
+    return backward(gy, x, w, b, **case.kwargs)
+
+
+def torch_step(case: Bench, x, w, b, gy):
+    """torch's forward and autograd backward on the same shapes."""
+    y = getattr(torch.nn.functional, f"conv{case.dims}d")(x, w, b, **case.kwargs)
+    return torch.autograd.grad(y, (x, w, b), gy)
+
+
+def _clock(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def measure(case: Bench, dtype: str, repeat: int, warmup: int, pause: float, seed: int = 0) -> dict:
+    """Interleaved timings of both sides; medians in ms and the median per-pair ratio."""
+    rng = np.random.default_rng(seed)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (case.x, case.w, case.w[:1]))
+    gy = rng.standard_normal(getattr(R, f"conv{case.dims}d")(x, w, b, **case.kwargs).shape).astype(dtype)
+    tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+    tgy = torch.from_numpy(gy)
+    ref_args, torch_args = (case, x, w, b, gy), (case, tx, tw, tb, tgy)
+    for _ in range(warmup):
+        reference_step(*ref_args)
+        torch_step(*torch_args)
+    ref, tor = [], []
+    for _ in range(repeat):
+        time.sleep(pause)
+        ref.append(_clock(reference_step, *ref_args))
+        time.sleep(pause)
+        tor.append(_clock(torch_step, *torch_args))
+    ratios = [r / t for r, t in zip(ref, tor)]
+    return dict(
+        case=case.name,
+        label=case.label,
+        dtype=dtype,
+        ref_ms=1e3 * float(np.median(ref)),
+        torch_ms=1e3 * float(np.median(tor)),
+        ratio=float(np.median(ratios)),
+        ref_runs_ms=[1e3 * t for t in ref],
+        torch_runs_ms=[1e3 * t for t in tor],
+    )
+
+
+def summary(rows) -> dict:
+    ratios = np.array([r["ratio"] for r in rows])
+    worst = rows[int(np.argmax(ratios))]
+    return dict(worst_ratio=float(ratios.max()), worst=f"{worst['case']} {worst['dtype']}",
+                geomean_ratio=float(np.exp(np.log(ratios).mean())))
+
+
+def table(rows, totals) -> str:
+    lines = ["| case | dtype | ref ms | torch ms | ratio |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {r['label']} | {r['dtype']} | {r['ref_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} |" for r in rows]
+    lines.append("")
+    lines.append(f"worst ratio {totals['worst_ratio']:.2f} ({totals['worst']}), "
+                 f"geometric mean {totals['geomean_ratio']:.2f} over {len(rows)} rows")
+    return "\n".join(lines)
+
+
+def environment(threads: int) -> dict:
+    return dict(
+        threads=threads,
+        blas_threads_via="threadpoolctl" if HAVE_THREADPOOLCTL else "OPENBLAS_NUM_THREADS",
+        openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
+        numpy=np.__version__,
+        torch=torch.__version__,
+        cpu_count=os.cpu_count(),
+        load_average=os.getloadavg()[0],
+    )
+
+
+def select(cases, names):
+    """The cases whose name is in the comma-separated ``names`` (all when None)."""
+    if names is None:
+        return list(cases)
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = sorted(set(wanted) - {c.name for c in cases})
+    if unknown:
+        raise SystemExit(f"unknown case(s) {unknown}; known: {[c.name for c in cases]}")
+    return [c for c in cases if c.name in wanted]
+
+
+def run(args) -> tuple[list, dict]:
+    cases = select(SMOKE_CASES if args.smoke else CASES, args.cases)
+    repeat, warmup, pause = (1, 0, 0.0) if args.smoke else (args.repeat, args.warmup, args.pause)
+    rows = [measure(case, dtype, repeat, warmup, pause) for case in cases for dtype in args.dtypes.split(",")]
+    return rows, summary(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per side (default 7)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first (default 1)")
+    parser.add_argument("--pause", type=float, default=0.15, help="seconds of sleep before each timed run (default 0.15)")
+    parser.add_argument("--cases", help="comma-separated names: " + ",".join(c.name for c in CASES))
+    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads for torch and for BLAS")
+    parser.add_argument("--json", metavar="PATH", help="also write rows, summary and environment as JSON")
+    parser.add_argument("--smoke", action="store_true", help="tiny shapes, one run, no warm-up")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    if HAVE_THREADPOOLCTL:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    env = environment(args.threads)
+    print(f"threads {env['threads']} (BLAS via {env['blas_threads_via']}), OPENBLAS_CORETYPE={env['openblas_coretype']}, "
+          f"numpy {env['numpy']}, torch {env['torch']}, {env['cpu_count']} CPUs, load average {env['load_average']:.2f}")
+    rows, totals = run(args)
+    print(table(rows, totals))
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(environment=env, summary=totals, rows=rows), f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
