@@ -10,6 +10,13 @@ Along one spatial axis of length ``L`` (already padded), a window of ``k`` taps 
 (no copy), and :func:`scatter_windows` is its adjoint: it adds window values back onto the
 positions they were read from. The pair is the only place in the package that knows how a
 window is laid out in memory.
+
+For stride 1 there is a second view, by flat position. In a C-contiguous array the spatial
+position ``j`` sits at flat index ``Σ_a j_a·S_a`` with ``S_a = Π_{b>a} L_b``, so window ``i`` reads
+flat index ``Σ_a i_a·S_a + Σ_a p_a·d_a·S_a``: for each tap ``p``, the windows of a run of
+consecutive output rows read one contiguous run of ``x``. :func:`flat_windows` views those runs
+(copying them is a straight copy, not one short row at a time); the flat indices in between
+(past the end of an output row) belong to no output.
 """
 from __future__ import annotations
 
@@ -39,6 +46,25 @@ def windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
         + tuple(a * d for a, d in zip(axis_strides, dilation))
     )
     return as_strided(x, lead + out + tuple(kernel), strides, writeable=False)
+
+
+def flat_strides(shape) -> tuple[int, ...]:
+    """``S_a = Π_{b>a} L_b``: how far apart, in elements, neighbours along each axis of a
+    C-contiguous array of ``shape`` are."""
+    return tuple(int(np.prod(shape[a + 1:])) for a in range(len(shape)))
+
+
+def flat_windows(x: np.ndarray, kernel, dilation, length: int) -> np.ndarray:
+    """View ``x[..., *L]`` (C-contiguous spatial axes) as ``v[..., *k, j]`` with
+    ``v[..., p, j] = x_flat[..., j + Σ_a p_a·d_a·S_a]`` for ``j < length``: the stride-1 window of
+    output position ``i`` is column ``j = Σ_a i_a·S_a``. The caller keeps every read inside
+    ``x``: ``length − 1 + Σ_a (k_a − 1)·d_a·S_a < |L|``. No data is copied.
+    """
+    dims = len(kernel)
+    lead, spatial = x.shape[:-dims], x.shape[-dims:]
+    flat = x.reshape(lead + (int(np.prod(spatial)),))
+    taps = tuple(d * s * x.itemsize for d, s in zip(dilation, flat_strides(spatial)))
+    return as_strided(flat, lead + tuple(kernel) + (length,), flat.strides[:-1] + taps + (x.itemsize,), writeable=False)
 
 
 def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation, out=None) -> np.ndarray:

@@ -155,42 +155,88 @@ def _size(shape) -> int:
     return int(np.prod(shape))
 
 
-def _tiles(geo: Geometry, x_pad: np.ndarray) -> list[tuple]:
-    """Indices ``(samples, all channels, rows)`` of output tiles that cover ``(N, ·, *out)``,
-    rows along the first spatial axis, each tile with about :data:`_TILE_BYTES` of im2col:
-    several whole samples when they fit, else slabs of rows of one sample."""
-    n, channels = x_pad.shape[:2]
-    rows = geo.out_spatial[0]
-    row_bytes = channels * _size(geo.kernel) * _size(geo.out_spatial[1:]) * x_pad.itemsize
-    rows_per_tile = max(1, _TILE_BYTES // max(row_bytes, 1))
-    if rows_per_tile >= rows:
-        step = rows_per_tile // max(rows, 1)
-        return [(slice(i, i + step), slice(None), slice(None)) for i in range(0, n, step)]
-    return [(slice(i, i + 1), slice(None), slice(r, r + rows_per_tile)) for i in range(n) for r in range(0, rows, rows_per_tile)]
+class _Im2col:
+    """The im2col of one convolution's input, a tile at a time, in one of two column layouts.
 
+    dense (any stride): one column per output position,
+        ``cols[g, (c, p), (n, i)] = x_pad[n, g·C/G + c, i·s + p·d]``.
+    flat (stride 1): one column per flat index ``j`` of ``x_pad``'s spatial axes, whole rows of
+        the first axis at a time: ``cols[g, (c, p), (n, j)]`` is ``x_pad[n, g·C/G + c]`` at flat
+        index ``j + Σ_a p_a·d_a·S_a`` (see :func:`reference._windows.flat_windows`). Output ``i``
+        is column ``j = Σ_a i_a·S_a``; the columns past the end of an output row read the next
+        row and are computed and dropped. Each tap's block of a tile is then one straight copy,
+        not one copy per output row, which is what makes im2col cheap. ``x_pad`` gets one more
+        zero row at the end of its first axis so the last row's columns stay inside it.
+        (Products meet the dropped columns only as ``value · 0``; with finite inputs that adds
+        exact zeros, but an inf or NaN read there turns into NaN, as padding zeros already do.)
 
-def _cols(geo: Geometry, windows: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """im2col into ``out``: ``cols[g, (c, p), (n, i)] = x_pad[n, g·C/G + c, i·s + p·d]``.
-
-    ``windows`` is the window view of a tile, ``(B, C, *out, *k)`` (see
-    :func:`reference._windows.windows`), ``out`` a flat buffer at least as large. Returns the
-    ``(G, (C/G)·|k|, B·|out|)`` view of ``out`` it filled.
+    A tile is ``(samples, all channels, rows)``, rows along the first spatial axis, with about
+    :data:`_TILE_BYTES` of columns: several whole samples when they fit, else rows of one sample.
     """
-    d = geo.dims
-    view = windows.transpose((1,) + tuple(range(2 + d, 2 + 2 * d)) + (0,) + tuple(range(2, 2 + d)))  # (C, *k, B, *out)
-    cols = out[: view.size].reshape(view.shape)
-    np.copyto(cols, view)
-    return cols.reshape(geo.groups, view.shape[0] // geo.groups * _size(geo.kernel), -1)
 
+    def __init__(self, geo: Geometry, x: np.ndarray):
+        self.geo = geo
+        self.flat = all(s == 1 for s in geo.stride)
+        pairs = geo.pad_pairs
+        if self.flat:
+            axis, left, right = pairs[0]
+            pairs = [(axis, left, right + 1)] + pairs[1:]
+        self.x_pad = _padding.constant(x, pairs, 0)
+        self.row = _windows.flat_strides(self.x_pad.shape[2:])[0] if self.flat else _size(geo.out_spatial[1:])
 
-def _im2col_tiles(geo: Geometry, x_pad: np.ndarray):
-    """Yield ``(tile, cols)`` over the output's tiles; ``cols`` lives in one reused buffer,
-    valid until the next tile."""
-    tiles = _tiles(geo, x_pad)
-    windows = _windows.windows(x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k), no copy
-    buffer = np.empty(max((windows[tile].size for tile in tiles[:1]), default=0), dtype=x_pad.dtype)
-    for tile in tiles:
-        yield tile, _cols(geo, windows[tile], buffer)
+    def tiles(self) -> list[tuple]:
+        n, channels = self.x_pad.shape[:2]
+        rows = self.geo.out_spatial[0]
+        per_tile = max(1, _TILE_BYTES // max(channels * _size(self.geo.kernel) * self.row * self.x_pad.itemsize, 1))
+        if per_tile >= rows:
+            step = per_tile // max(rows, 1)
+            return [(slice(i, min(i + step, n)), slice(None), slice(0, rows)) for i in range(0, n, step)]
+        return [(slice(i, i + 1), slice(None), slice(r, min(r + per_tile, rows))) for i in range(n) for r in range(0, rows, per_tile)]
+
+    def windows(self) -> np.ndarray:
+        """All windows as a view ``(N, C, *k, columns)``, no copy."""
+        geo = self.geo
+        if self.flat:
+            return _windows.flat_windows(self.x_pad, geo.kernel, geo.dilation, geo.out_spatial[0] * self.row)
+        view = _windows.windows(self.x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k)
+        d = geo.dims
+        return view.transpose((0, 1) + tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2, 2 + d)))  # (N, C, *k, *out)
+
+    def _tile_of(self, windows: np.ndarray, tile) -> np.ndarray:
+        """A tile's windows ``(C, *k, B, columns...)``."""
+        rows = tile[2]
+        index = (tile[0],) + (slice(None),) * (1 + self.geo.dims)
+        index += (slice(rows.start * self.row, rows.stop * self.row),) if self.flat else (rows,)
+        return np.moveaxis(windows[index], 0, 1 + self.geo.dims)
+
+    def columns(self):
+        """Yield ``(tile, cols)``, cols ``(G, (C/G)·|k|, columns)``, copied into one buffer
+        reused from tile to tile (valid until the next tile)."""
+        tiles, windows = self.tiles(), self.windows()
+        buffer = np.empty(max((self._tile_of(windows, tile).size for tile in tiles[:1]), default=0), dtype=self.x_pad.dtype)
+        for tile in tiles:
+            view = self._tile_of(windows, tile)
+            cols = buffer[: view.size].reshape(view.shape)
+            np.copyto(cols, view)
+            yield tile, cols.reshape(self.geo.groups, -1, _size(view.shape[1 + self.geo.dims:]))
+
+    def positions(self, matrix: np.ndarray, tile) -> np.ndarray:
+        """View the ``(X, columns)`` matrix of a tile at its output positions, ``(X, B, rows, ...)``."""
+        b, rows = tile[0].stop - tile[0].start, tile[2].stop - tile[2].start
+        if not self.flat:
+            return matrix.reshape((matrix.shape[0], b, rows) + self.geo.out_spatial[1:])
+        wide = matrix.reshape((matrix.shape[0], b, rows) + self.x_pad.shape[3:])
+        return wide[(Ellipsis,) + tuple(slice(0, o) for o in self.geo.out_spatial[1:])]
+
+    def matrix(self, a: np.ndarray, tile) -> np.ndarray:
+        """A tile ``(B, C', rows, ...)`` of ``a`` laid out like the columns, ``(G, C'/G, columns)``,
+        zero in the dropped columns (a copy)."""
+        part = a[tile].swapaxes(0, 1)  # (C', B, rows, ...)
+        if self.row == _size(self.geo.out_spatial[1:]):  # no column is dropped
+            return part.reshape(self.geo.groups, part.shape[0] // self.geo.groups, -1)
+        out = np.zeros((part.shape[0], part.shape[1] * part.shape[2] * self.row), dtype=a.dtype)
+        self.positions(out, tile)[...] = part
+        return out.reshape(self.geo.groups, part.shape[0] // self.geo.groups, -1)
 
 
 def _weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
@@ -198,23 +244,15 @@ def _weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
     return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * _size(geo.kernel))
 
 
-def _put(target: np.ndarray, products: np.ndarray) -> None:
-    """Store a tile's matrix product ``(G, O/G, B·rows·|out[1:]|)`` into its ``(B, O, rows, ...)``
-    view of the result."""
-    target[...] = products.reshape((target.shape[1], target.shape[0]) + target.shape[2:]).swapaxes(0, 1)
-
-
-def _tile_matrix(a: np.ndarray, tile, groups: int) -> np.ndarray:
-    """A tile ``(B, C, rows, ...)`` of ``a`` as the matrix ``(G, C/G, B·rows·...)`` (a copy)."""
-    return a[tile].swapaxes(0, 1).reshape(groups, a.shape[1] // groups, -1)
-
-
-def _correlate(geo: Geometry, x_pad: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
+def _correlate(geo: Geometry, x: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
     """``y[n, g·O/G + o, i] = Σ_{(c, p)} W[g, o, (c, p)] · x_pad[n, g·C/G + c, i·s + p·d]``: the
     convolution without bias, ``(N, O, *out)``, one tile's im2col and product at a time."""
-    y = np.empty((x_pad.shape[0], w_mat.shape[0] * w_mat.shape[1]) + geo.out_spatial, dtype=x_pad.dtype)
-    for tile, cols in _im2col_tiles(geo, x_pad):
-        _put(y[tile], np.matmul(w_mat, cols))
+    out_channels = w_mat.shape[0] * w_mat.shape[1]
+    y = np.empty((x.shape[0], out_channels) + geo.out_spatial, dtype=x.dtype)
+    im2col = _Im2col(geo, x)
+    for tile, cols in im2col.columns():
+        products = np.matmul(w_mat, cols).reshape(out_channels, -1)
+        y[tile] = im2col.positions(products, tile).swapaxes(0, 1)
     return y
 
 
@@ -265,9 +303,11 @@ def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight:
     w_t = _transposed_weight_matrix(geo, weight)  # (G, C/G, (o, p))
     grad_x = np.empty(x.shape, dtype=x.dtype)
     grad_w_t = np.zeros((groups, og * _size(geo.kernel), cg), dtype=x.dtype)  # (G, (o, p̄), C/G)
-    for tile, cols in _im2col_tiles(t_geo, _padding.constant(grad, t_geo.pad_pairs, 0)):
-        _put(grad_x[tile], np.matmul(w_t, cols))
-        grad_w_t += np.matmul(cols, _tile_matrix(x, tile, groups).transpose(0, 2, 1))
+    im2col = _Im2col(t_geo, grad)
+    for tile, cols in im2col.columns():
+        products = np.matmul(w_t, cols).reshape(x.shape[1], -1)
+        grad_x[tile] = im2col.positions(products, tile).swapaxes(0, 1)
+        grad_w_t += np.matmul(cols, im2col.matrix(x, tile).transpose(0, 2, 1))
     grad_w = _flip_taps(grad_w_t.reshape((groups, og) + geo.kernel + (cg,)), 2, geo.dims)
     return grad_x, np.moveaxis(grad_w, -1, 2).reshape(weight.shape)
 
@@ -279,8 +319,9 @@ def _backward_col2im(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.
     n, channels = x.shape[:2]
     w_mat = _weight_matrix(geo, weight)  # (G, O/G, (c, p))
     grad_w = np.zeros(w_mat.shape, dtype=x.dtype)
-    for tile, cols in _im2col_tiles(geo, _padding.constant(x, geo.pad_pairs, 0)):
-        grad_w += np.matmul(_tile_matrix(grad, tile, geo.groups), cols.transpose(0, 2, 1))
+    im2col = _Im2col(geo, x)
+    for tile, cols in im2col.columns():
+        grad_w += np.matmul(im2col.matrix(grad, tile), cols.transpose(0, 2, 1))
 
     w_mat_t = w_mat.transpose(0, 2, 1)  # (G, (c, p), O/G)
     gy = grad.reshape((n,) + w_mat_t.shape[::2] + (_size(geo.out_spatial),))  # (N, G, O/G, P)
@@ -305,7 +346,7 @@ class Vectorised:
 
     @staticmethod
     def forward(geo: Geometry, x, weight, bias):
-        y = _correlate(geo, _padding.constant(x, geo.pad_pairs, 0), _weight_matrix(geo, weight))
+        y = _correlate(geo, x, _weight_matrix(geo, weight))
         if bias is not None:
             y += bias.reshape((-1,) + (1,) * geo.dims)
         return y
