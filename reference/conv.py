@@ -152,6 +152,7 @@ reads it, and its buffer is reused (never freshly paged in) from tile to tile.""
 
 
 def _size(shape) -> int:
+    """Number of entries of an array of ``shape`` (``|out|``, ``|k|`` in the docstrings)."""
     return int(np.prod(shape))
 
 
@@ -175,6 +176,7 @@ class _Im2col:
     """
 
     def __init__(self, geo: Geometry, x: np.ndarray):
+        """Pad ``x`` (``(N, C, *L)``) for ``geo`` and pick the layout: flat when every stride is 1."""
         self.geo = geo
         self.flat = all(s == 1 for s in geo.stride)
         pairs = geo.pad_pairs
@@ -185,6 +187,7 @@ class _Im2col:
         self.row = _windows.flat_strides(self.x_pad.shape[2:])[0] if self.flat else _size(geo.out_spatial[1:])
 
     def tiles(self) -> list[tuple]:
+        """The tiles, as index tuples ``(samples, all channels, rows)`` into ``(N, ·, *out)``."""
         n, channels = self.x_pad.shape[:2]
         rows = self.geo.out_spatial[0]
         per_tile = max(1, _TILE_BYTES // max(channels * _size(self.geo.kernel) * self.row * self.x_pad.itemsize, 1))
