@@ -197,28 +197,28 @@ class _Im2col:
         return [(slice(i, i + 1), slice(None), slice(r, min(r + per_tile, rows))) for i in range(n) for r in range(0, rows, per_tile)]
 
     def windows(self) -> np.ndarray:
-        """All windows as a view ``(N, C, *k, columns)``, no copy."""
-        geo = self.geo
+        """All windows as a view, no copy: ``(C, *k, N, columns)`` (flat) or ``(C, *k, N, *out)``."""
+        geo, d = self.geo, self.geo.dims
         if self.flat:
-            return _windows.flat_windows(self.x_pad, geo.kernel, geo.dilation, geo.out_spatial[0] * self.row)
+            view = _windows.flat_windows(self.x_pad, geo.kernel, geo.dilation, geo.out_spatial[0] * self.row)
+            return np.moveaxis(view, 0, 1 + d)
         view = _windows.windows(self.x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k)
-        d = geo.dims
-        return view.transpose((0, 1) + tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2, 2 + d)))  # (N, C, *k, *out)
+        return view.transpose((1,) + tuple(range(2 + d, 2 + 2 * d)) + (0,) + tuple(range(2, 2 + d)))
 
-    def _tile_of(self, windows: np.ndarray, tile) -> np.ndarray:
-        """A tile's windows ``(C, *k, B, columns...)``."""
+    def _index(self, tile) -> tuple:
+        """Index of a tile's samples and columns in the trailing ``(N, columns)`` or ``(N, *out)``."""
         rows = tile[2]
-        index = (tile[0],) + (slice(None),) * (1 + self.geo.dims)
-        index += (slice(rows.start * self.row, rows.stop * self.row),) if self.flat else (rows,)
-        return np.moveaxis(windows[index], 0, 1 + self.geo.dims)
+        if self.flat:
+            return (Ellipsis, tile[0], slice(rows.start * self.row, rows.stop * self.row))
+        return (Ellipsis, tile[0], rows) + (slice(None),) * (self.geo.dims - 1)
 
     def columns(self):
         """Yield ``(tile, cols)``, cols ``(G, (C/G)·|k|, columns)``, copied into one buffer
         reused from tile to tile (valid until the next tile)."""
         tiles, windows = self.tiles(), self.windows()
-        buffer = np.empty(max((self._tile_of(windows, tile).size for tile in tiles[:1]), default=0), dtype=self.x_pad.dtype)
+        buffer = np.empty(max((windows[self._index(tile)].size for tile in tiles[:1]), default=0), dtype=self.x_pad.dtype)
         for tile in tiles:
-            view = self._tile_of(windows, tile)
+            view = windows[self._index(tile)]
             cols = buffer[: view.size].reshape(view.shape)
             np.copyto(cols, view)
             yield tile, cols.reshape(self.geo.groups, -1, _size(view.shape[1 + self.geo.dims:]))
@@ -231,15 +231,18 @@ class _Im2col:
         wide = matrix.reshape((matrix.shape[0], b, rows) + self.x_pad.shape[3:])
         return wide[(Ellipsis,) + tuple(slice(0, o) for o in self.geo.out_spatial[1:])]
 
-    def matrix(self, a: np.ndarray, tile) -> np.ndarray:
-        """A tile ``(B, C', rows, ...)`` of ``a`` laid out like the columns, ``(G, C'/G, columns)``,
-        zero in the dropped columns (a copy)."""
-        part = a[tile].swapaxes(0, 1)  # (C', B, rows, ...)
-        if self.row == _size(self.geo.out_spatial[1:]):  # no column is dropped
-            return part.reshape(self.geo.groups, part.shape[0] // self.geo.groups, -1)
-        out = np.zeros((part.shape[0], part.shape[1] * part.shape[2] * self.row), dtype=a.dtype)
-        self.positions(out, tile)[...] = part
-        return out.reshape(self.geo.groups, part.shape[0] // self.geo.groups, -1)
+    def laid_out(self, a: np.ndarray) -> np.ndarray:
+        """``a`` ``(N, C', *out)`` laid out like the columns, ``(N, C', columns)``: in the flat
+        layout, padded with zeros on the right of every axis but the first to the row width."""
+        if self.row != _size(self.geo.out_spatial[1:]):  # flat, with dropped columns
+            pads = [(2 + axis, 0, width - o) for axis, (width, o) in enumerate(zip(self.x_pad.shape[3:], self.geo.out_spatial[1:]), 1)]
+            a = _padding.constant(a, pads, 0)
+        return a.reshape(a.shape[:2] + (self.geo.out_spatial[0] * self.row,))
+
+    def matrix(self, laid_out: np.ndarray, tile) -> np.ndarray:
+        """A tile of :meth:`laid_out` as ``(G, C'/G, columns)`` (a view when it holds one sample)."""
+        part = laid_out[tile[0], :, slice(tile[2].start * self.row, tile[2].stop * self.row)].swapaxes(0, 1)
+        return part.reshape(self.geo.groups, part.shape[0] // self.geo.groups, -1)
 
 
 def _weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
@@ -307,10 +310,11 @@ def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight:
     grad_x = np.empty(x.shape, dtype=x.dtype)
     grad_w_t = np.zeros((groups, og * _size(geo.kernel), cg), dtype=x.dtype)  # (G, (o, p̄), C/G)
     im2col = _Im2col(t_geo, grad)
+    x_columns = im2col.laid_out(x)
     for tile, cols in im2col.columns():
         products = np.matmul(w_t, cols).reshape(x.shape[1], -1)
         grad_x[tile] = im2col.positions(products, tile).swapaxes(0, 1)
-        grad_w_t += np.matmul(cols, im2col.matrix(x, tile).transpose(0, 2, 1))
+        grad_w_t += np.matmul(cols, im2col.matrix(x_columns, tile).transpose(0, 2, 1))
     grad_w = _flip_taps(grad_w_t.reshape((groups, og) + geo.kernel + (cg,)), 2, geo.dims)
     return grad_x, np.moveaxis(grad_w, -1, 2).reshape(weight.shape)
 
@@ -323,8 +327,9 @@ def _backward_col2im(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.
     w_mat = _weight_matrix(geo, weight)  # (G, O/G, (c, p))
     grad_w = np.zeros(w_mat.shape, dtype=x.dtype)
     im2col = _Im2col(geo, x)
+    gy_columns = im2col.laid_out(grad)
     for tile, cols in im2col.columns():
-        grad_w += np.matmul(im2col.matrix(grad, tile), cols.transpose(0, 2, 1))
+        grad_w += np.matmul(im2col.matrix(gy_columns, tile), cols.transpose(0, 2, 1))
 
     w_mat_t = w_mat.transpose(0, 2, 1)  # (G, (c, p), O/G)
     gy = grad.reshape((n,) + w_mat_t.shape[::2] + (_size(geo.out_spatial),))  # (N, G, O/G, P)
