@@ -142,6 +142,7 @@ def measure(case: Bench, dtype: str, repeat: int, warmup: int, pause: float, see
         ref_ms=1e3 * float(np.median(ref)),
         torch_ms=1e3 * float(np.median(tor)),
         ratio=float(np.median(ratios)),
+        ratio_of_best=min(ref) / min(tor),  # the least disturbed run of each side; JSON only
         ref_runs_ms=[1e3 * t for t in ref],
         torch_runs_ms=[1e3 * t for t in tor],
     )
