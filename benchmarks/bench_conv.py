@@ -196,7 +196,7 @@ def run(args) -> tuple[list, dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per side (default 7)")
+    parser.add_argument("--repeat", type=int, default=11, help="timed runs per side (default 11)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first (default 1)")
     parser.add_argument("--pause", type=float, default=0.15, help="seconds of sleep before each timed run (default 0.15)")
     parser.add_argument("--cases", help="comma-separated names: " + ",".join(c.name for c in CASES))
