@@ -29,6 +29,10 @@ class Case:
     def key(self) -> str:
         return f"{self.id}[{self.dtype}]"
 
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return _array_names(self.op)
+
     def with_dtype(self, dtype: str) -> Case:
         return replace(self, dtype=dtype)
 

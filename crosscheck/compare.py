@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -68,28 +69,38 @@ def _to_torch(arrays, dtype=None):
         if a is None:
             tensors.append(None)
             continue
-        t = torch.from_numpy(np.array(a, dtype=dtype, copy=True))
+        widen = dtype is not None and np.asarray(a).dtype.kind == "f"
+        t = torch.from_numpy(np.array(a, dtype=dtype if widen else None, copy=True))
         tensors.append(t.requires_grad_() if t.is_floating_point() else t)
     return tensors
 
 
-def torch_forward_backward(name, arrays, kwargs, grad_output, dtype=np.float64):
-    """torch's output and the gradient of every array argument (None where it is None).
+class TorchResult(NamedTuple):
+    output: np.ndarray  # the differentiated output
+    grads: list  # one per array argument, None where it is None or not differentiable
+    grad_output: np.ndarray
+    extras: tuple = ()  # further outputs, compared exactly (max pooling's indices)
 
-    ``grad_output`` is an array, or a function of the output's shape that makes one.
-    Returns ``(output, grads, grad_output)``, all as float64 NumPy arrays by default.
+
+def torch_forward_backward(name, arrays, kwargs, grad_output, dtype=np.float64) -> TorchResult:
+    """torch's output and the gradient of every array argument, as NumPy arrays.
+
+    Float arrays are converted to ``dtype`` (float64 by default: the truth); integer arrays
+    are passed as they are. ``grad_output`` is an array, or a function of the output's shape
+    that makes one.
     """
     tensors = _to_torch(arrays, dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = OPS[name].torch_fn(*tensors, **kwargs)
+    out, extras = (out[0], tuple(e.numpy() for e in out[1:])) if isinstance(out, tuple) else (out, ())
     if callable(grad_output):
         grad_output = grad_output(tuple(out.shape))
     wanted = [t for t in tensors if t is not None and t.requires_grad]
     upstream = torch.from_numpy(np.asarray(grad_output, dtype))
     grads = iter(torch.autograd.grad(out, wanted, upstream, allow_unused=True))
     result = [None if t is None or not t.requires_grad else next(grads) for t in tensors]
-    return out.detach().numpy(), [None if g is None else g.numpy() for g in result], grad_output
+    return TorchResult(out.detach().numpy(), [None if g is None else g.numpy() for g in result], grad_output, extras)
 
 
 def torch_rejection(name, arrays, kwargs):
@@ -143,25 +154,26 @@ def call(quantity, fn, *args, **kwargs):
 
 
 def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome):
-    out, failure = call("output", forward, *arrays, **case.kwargs)
+    result, failure = call("output", forward, *arrays, **case.kwargs)
     failure = failure or unmodified(spec.arrays, arrays, pristine)
     if failure:
         return failure
-    truth, grads, grad_output = torch_forward_backward(
-        case.op, pristine, case.kwargs, lambda shape: case.grad_output(shape, seed)
-    )
-    magnitude, grad_mags, _ = torch_forward_backward(
-        case.op, [None if a is None else np.abs(a) for a in pristine], case.kwargs, np.abs(grad_output)
-    )
-    count, grad_counts, _ = torch_forward_backward(
-        case.op, [None if a is None else np.ones_like(a) for a in pristine], case.kwargs, np.ones_like(grad_output)
-    )
-    failure = compare_quantity("output", out, truth, count, magnitude, case.dtype, outcome)
+    truth = torch_forward_backward(case.op, pristine, case.kwargs, lambda shape: case.grad_output(shape, seed))
+    tol_out, tol_grads = spec.bound(case, pristine, truth.grad_output, truth.output, truth.grads)
+
+    names = spec.outputs(case.kwargs)
+    if len(names) > 1 and not (isinstance(result, tuple) and len(result) == len(names)):
+        return Failure("output", f"must be a tuple ({', '.join(names)}), got {type(result).__name__}")
+    out, extras = (result[0], result[1:]) if len(names) > 1 else (result, ())
+    failure = compare_quantity("output", out, truth.output, tol_out, case.dtype, outcome)
+    for name, got, want in zip(names[1:], extras, truth.extras):
+        failure = failure or compare_exact(name, got, want, outcome)
     if failure:
         return failure
     if any(a is not None and np.shares_memory(out, a) for a in arrays):
         return Failure("output", "shares memory with an input; it must be a new array")
 
+    grad_output = truth.grad_output.astype(case.dtype)
     grad_copy = grad_output.copy()
     results, failure = call("gradients", backward, grad_output, *arrays, **case.kwargs)
     failure = failure or unmodified(spec.arrays, arrays, pristine)
@@ -171,13 +183,13 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
         got = type(results).__name__
         got += f" of {len(results)} entries" if isinstance(results, (tuple, list)) else ""
         return Failure("gradients", f"backward must return a tuple of {len(arrays)} entries, got {got}")
-    for name, a, got, want, n, mag in zip(spec.arrays, arrays, results, grads, grad_counts, grad_mags):
+    for name, a, got, want, tol in zip(spec.arrays, arrays, results, truth.grads, tol_grads):
         quantity = "grad_" + name
         if a is None or want is None:
             if got is not None:
                 return Failure(quantity, f"must be None (no gradient), got {type(got).__name__}")
             continue
-        failure = compare_quantity(quantity, got, want, n, mag, case.dtype, outcome)
+        failure = compare_quantity(quantity, got, want, tol, case.dtype, outcome)
         if failure:
             return failure
         if any(np.shares_memory(got, other) for other in (grad_output, *arrays) if other is not None):
@@ -187,14 +199,28 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
     return None
 
 
-def compare_quantity(quantity, actual, expected, count, magnitude, dtype, outcome):
+def compare_exact(quantity, actual, expected, outcome):
+    """Integer results (indices) must equal torch's: same type, shape, dtype and values."""
+    if not isinstance(actual, np.ndarray):
+        return Failure(quantity, f"must be a numpy.ndarray, got {type(actual).__name__}")
+    if actual.shape != expected.shape or actual.dtype != expected.dtype:
+        return Failure(quantity, f"{actual.dtype}{list(actual.shape)} != torch's {expected.dtype}{list(expected.shape)}")
+    wrong = actual != expected
+    outcome.errors[quantity] = float(np.abs(actual - expected).max()) if actual.size else 0.0
+    if not wrong.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(wrong)[0])
+    return Failure(quantity, f"{int(wrong.sum())} of {wrong.size} entries differ", max_error=outcome.errors[quantity],
+                   index=index, tolerance=0.0, actual=float(actual[index]), expected=float(expected[index]))
+
+
+def compare_quantity(quantity, actual, expected, tol, dtype, outcome):
     if not isinstance(actual, np.ndarray):
         return Failure(quantity, f"must be a numpy.ndarray, got {type(actual).__name__}")
     if actual.shape != expected.shape:
         return Failure(quantity, f"shape {actual.shape} != torch's {expected.shape}")
     if actual.dtype != np.dtype(dtype):
         return Failure(quantity, f"dtype {actual.dtype} != {np.dtype(dtype)} (the input's)")
-    tol = _tol.tolerance(count, magnitude, dtype)
     error, bad = _tol.excess(actual, expected, tol)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(error == 0, 0.0, error / tol)

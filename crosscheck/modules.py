@@ -24,6 +24,7 @@ import torch
 from torch.func import functional_call
 
 from .compare import Failure, Outcome, call, compare_quantity, expect_rejection
+from .tolerance import tolerance
 
 
 @dataclass
@@ -134,7 +135,7 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
     count, count_x, counts, _ = _torch_run(
         torch_module, {k: np.ones_like(v) for k, v in params.items()}, np.ones_like(original), np.ones_like(grad_output)
     )
-    failure = compare_quantity("output", out, truth, count, magnitude, x.dtype, outcome)
+    failure = compare_quantity("output", out, truth, tolerance(count, magnitude, x.dtype), x.dtype, outcome)
     if failure:
         return failure
     if np.shares_memory(out, x):
@@ -145,7 +146,7 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
     got_x, failure = call("grad_input", ref_module.backward, grad_output)
     if failure:
         return failure
-    failure = compare_quantity("grad_input", got_x, grad_x, count_x, mag_x, x.dtype, outcome)
+    failure = compare_quantity("grad_input", got_x, grad_x, tolerance(count_x, mag_x, x.dtype), x.dtype, outcome)
     if failure:
         return failure
     own = dict(ref_module.named_parameters())
@@ -153,7 +154,10 @@ def _compare_module(ref_module, torch_module, x, seed, outcome):
         quantity = "grad_" + name
         if own[name].grad is None:
             return Failure(quantity, "no gradient was accumulated by backward")
-        failure = compare_quantity(quantity, own[name].grad, grads[name], counts[name], mags[name], own[name].data.dtype, outcome)
+        failure = compare_quantity(
+            quantity, own[name].grad, grads[name], tolerance(counts[name], mags[name], own[name].data.dtype),
+            own[name].data.dtype, outcome,
+        )
         if failure:
             return failure
     if not np.array_equal(grad_output, grad_copy):

@@ -8,23 +8,30 @@ backward returns a gradient for, and the ones the harness fills with data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch.nn.functional as F
+
+from . import bounds
 
 
 @dataclass(frozen=True)
 class OpSpec:
     name: str
     arrays: tuple[str, ...]
+    bound: Callable = bounds.multilinear  # the tolerance of each result, see crosscheck.bounds
 
     @property
     def torch_fn(self):
         return getattr(F, self.name)
 
-    @property
-    def quantities(self) -> tuple[str, ...]:
+    def outputs(self, kwargs) -> tuple[str, ...]:
+        """What the forward returns: the output, and max pooling's indices when asked for."""
+        return ("output", "indices") if kwargs.get("return_indices") else ("output",)
+
+    def quantities(self, kwargs=None) -> tuple[str, ...]:
         """What is compared, in the order failures are reported."""
-        return ("output",) + tuple(f"grad_{a}" for a in self.arrays)
+        return self.outputs(kwargs or {}) + tuple(f"grad_{a}" for a in self.arrays)
 
 
 _CONV = ("input", "weight", "bias")

@@ -44,7 +44,8 @@ def reproduction(case, impl_name: str, seed: int) -> str:
             f"out = impl.{case.op}({', '.join(names)}, **case.kwargs)",
             f"grad = case.grad_output(out.shape, seed={seed})",
             f"grads = impl.{case.op}_backward(grad, {', '.join(names)}, **case.kwargs)",
-            f"torch_out, torch_grads, _ = torch_forward_backward(case.op, [{', '.join(names)}], case.kwargs, grad)",
+            f"truth = torch_forward_backward(case.op, [{', '.join(names)}], case.kwargs, grad)",
+            "torch_out, torch_grads = truth.output, truth.grads",
         ]
     )
 

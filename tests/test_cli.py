@@ -70,7 +70,8 @@ def test_a_disagreement_exits_1_and_prints_the_failure_template(impls):
     assert doc["summary"]["failed"] > 0 and doc["summary"]["failed"] == out.count("FAILED conv1d")
 
     # the reproduction snippet runs as printed and shows the disagreement
-    first = out[out.index("  reproduce:"):].splitlines()[1:11]
+    block = out[out.index("  reproduce:"):].splitlines()[1:]
+    first = [line for line in block[: next(i for i, line in enumerate(block) if not line.startswith("    "))]]
     snippet = textwrap.dedent("\n".join(first)) + "\nimport numpy as np\nprint(np.abs(out - torch_out).max())\n"
     ran = subprocess.run([sys.executable, "-c", snippet], cwd=impls, capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(impls), str(ROOT)])))
