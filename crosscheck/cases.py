@@ -24,6 +24,7 @@ class Case:
     array_dtypes: dict = field(default_factory=dict, hash=False)  # per-argument override
     invalid: bool = False
     blame: str = ""  # for an invalid case: the argument its rejection must name
+    values: dict = field(default_factory=dict, hash=False)  # per-argument kind of data, see draw()
 
     @property
     def key(self) -> str:
@@ -44,9 +45,7 @@ class Case:
             if shape is None:
                 values.append(None)
                 continue
-            dtype = np.dtype(self._dtype_of(name))
-            data = rng.standard_normal(shape)
-            values.append((data * 4).astype(dtype) if dtype.kind in "iu" else data.astype(dtype))
+            values.append(draw(rng, self.values.get(name, "normal"), shape, np.dtype(self._dtype_of(name))))
         return values
 
     def _dtype_of(self, name: str) -> str:
@@ -60,6 +59,32 @@ class Case:
         """A random upstream gradient (never all ones: a sum would hide permuted gradients)."""
         rng = np.random.default_rng([seed, zlib.crc32(self.key.encode()), 1])
         return rng.standard_normal(shape).astype(self.dtype)
+
+
+def draw(rng, kind: str, shape, dtype) -> np.ndarray:
+    """Data of one ``kind``:
+
+    normal       standard normal draws
+    integers     integers in [−3, 3]: windows hold equal values, so max-pool ties occur
+    specials     normal, with a fifth of the entries NaN, +inf, −inf, +0.0 or −0.0
+    large        normal × 1e4 (logits whose exp overflows unless the max is subtracted)
+    classes:C    integer class labels in [0, C)
+
+    Integer dtypes (a rejection case's int64 input) get normal draws × 4, truncated.
+    """
+    if kind.startswith("classes:"):
+        return rng.integers(0, int(kind.split(":")[1]), size=shape).astype(dtype)
+    if kind == "integers":
+        return rng.integers(-3, 4, size=shape).astype(dtype)
+    data = rng.standard_normal(shape)
+    if kind == "large":
+        data = data * 1e4
+    elif kind == "specials":
+        pick = rng.random(shape) < 0.2
+        data = np.where(pick, rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0], size=shape), data)
+    elif kind != "normal":
+        raise ValueError(f"unknown kind of data {kind!r}")
+    return (data * 4).astype(dtype) if dtype.kind in "iu" else data.astype(dtype)
 
 
 def _array_names(op: str):

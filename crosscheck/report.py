@@ -22,7 +22,8 @@ def configuration(case, seed: int) -> str:
     shapes = ", ".join(f"{name}={shape}" for name, shape in zip(OPS[case.op].arrays, case.shapes))
     kwargs = ", ".join(f"{k}={v!r}" for k, v in case.kwargs.items())
     dtypes = f", array_dtypes={case.array_dtypes}" if case.array_dtypes else ""
-    return f"op={case.op}, {shapes}, {kwargs}, dtype={case.dtype}{dtypes}, seed={seed}"
+    values = f", values={case.values}" if case.values else ""
+    return f"op={case.op}, {shapes}, {kwargs}, dtype={case.dtype}{dtypes}{values}, seed={seed}"
 
 
 def reproduction(case, impl_name: str, seed: int) -> str:
@@ -32,6 +33,7 @@ def reproduction(case, impl_name: str, seed: int) -> str:
         [f"op={case.op!r}", f"id={case.id!r}", f"shapes={case.shapes!r}", f"kwargs={case.kwargs!r}",
          f"dtype={case.dtype!r}"]
         + ([f"array_dtypes={case.array_dtypes!r}"] if case.array_dtypes else [])
+        + ([f"values={case.values!r}"] if case.values else [])
     )
     return "\n".join(
         [
