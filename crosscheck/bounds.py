@@ -43,3 +43,112 @@ def selection(case, arrays, grad_output, truth, grads):
     return np.zeros(np.shape(truth)), [
         None if m is None else tolerance(n, m, case.dtype) for n, m in zip(count_grads, mag_grads)
     ]
+
+
+def _eps(case) -> float:
+    return float(np.finfo(case.dtype).eps)
+
+
+def _wide(a):
+    return None if a is None else np.asarray(a, dtype=np.float64)
+
+
+def averaging(case, arrays, grad_output, truth, grads):
+    """Average pooling: each entry sums at most ``|k|`` terms (the kernel volume) and divides
+    once, so ``(|k| + 2)·eps·Σ|terms|/divisor``, the magnitude from a run on absolute values.
+    The gradient spreads each upstream entry over a window: an input entry collects at most
+    ``|k|`` of them (one per window it lies in, and windows start ≥ 1 apart)."""
+    mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs)
+    kernel = case.kwargs["kernel_size"]
+    volume = float(np.prod(kernel)) if isinstance(kernel, (tuple, list)) else float(kernel) ** int(case.op[-2])
+    eps = _eps(case)
+    return (volume + 2) * eps * np.abs(mag), [None if m is None else (volume + 2) * eps * np.abs(m) for m in mag_grads]
+
+
+def smooth_elementwise(case, arrays, grad_output, truth, grads):
+    """sigmoid and tanh, ``y = f(x)`` entry by entry, and ``∂E/∂x = g·f'(x)`` computed from ``y``
+    (``σ' = y(1 − y)``, ``tanh' = 1 − y²``) as torch does. The output has a few roundings (exp or
+    tanh to within 1 ulp, an add, a divide): ``8·eps·|y|`` leaves a factor 2. In the gradient, a
+    relative error ``δ`` of ``y`` moves ``y(1 − y)`` by at most ``|y|·δ`` and ``1 − y²`` by ``2y²·δ``,
+    so ``8·eps·(|∂E/∂x| + 2|g|·|y|)``. Subnormal results carry the dtype's smallest normal."""
+    eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
+    g, y = np.abs(_wide(grad_output)), np.abs(truth)
+    return 8 * eps * y + tiny, [8 * eps * (np.abs(grads[0]) + 2 * g * y) + tiny]
+
+
+def _softmax_parts(x, dim):
+    """Per entry along ``dim``: ``|x − m|``, the probabilities ``p``, ``|log S|`` and the row's
+    ``A = n + 3 + log n + Σ p·|x − m|`` (the relative error budget of ``S = Σ exp(x − m)``)."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        m = np.max(x, axis=dim, keepdims=True)
+        gap = np.abs(x - m)
+        e = np.exp(x - m)
+        total = e.sum(axis=dim, keepdims=True)
+        p = e / total
+        n = x.shape[dim] if x.ndim else 1
+        budget = n + 3 + np.log(max(n, 1)) + np.sum(p * gap, axis=dim, keepdims=True)
+        return gap, p, np.abs(np.log(total)), budget, n
+
+
+def softmax(case, arrays, grad_output, truth, grads):
+    """``y_i = exp(x_i − m)/S``: ``x_i − m`` is off by ``u·|x_i − m|``, so ``exp`` by that much
+    relatively; ``S`` by ``u·A`` (``A`` per row, see ``_softmax_parts``; ``log n`` covers an
+    implementation that divides through the log-sum-exp). Hence ``2·eps·(A + |x_i − m|)·y_i``.
+    Backward ``∂E/∂x_i = y_i·(g_i − Σ_j g_j y_j)``: the relative errors of ``y`` scale both terms,
+    the sum adds ``n·u``: ``4·eps·y_i·(A + n + |x_i − m|)·(|g_i| + 2·Σ_j |g_j| y_j (1 + |x_j − m|))``."""
+    dim, eps = case.kwargs["dim"], _eps(case)
+    gap, p, _, budget, n = _softmax_parts(_wide(arrays[0]), dim)
+    g = np.abs(_wide(grad_output))
+    with np.errstate(invalid="ignore"):
+        weighted = np.sum(g * p * (1 + gap), axis=dim, keepdims=True)
+        return 2 * eps * (budget + gap) * p, [4 * eps * p * (budget + n + gap) * (g + 2 * weighted)]
+
+
+def log_softmax(case, arrays, grad_output, truth, grads):
+    """``y_i = x_i − m − log S``: ``2·eps·(|x_i − m| + |log S| + A + |y_i|)``. Backward
+    ``∂E/∂x_i = g_i − p_i·Σ_j g_j`` with ``p = exp(y)`` relatively off by ``y``'s absolute error:
+    ``2·eps·(|g_i| + p_i·Σ_j |g_j|·(n + 2 + |x_i − m| + |log S| + A))``."""
+    dim, eps = case.kwargs["dim"], _eps(case)
+    gap, p, log_total, budget, n = _softmax_parts(_wide(arrays[0]), dim)
+    g = np.abs(_wide(grad_output))
+    with np.errstate(invalid="ignore"):
+        spread = np.sum(g, axis=dim, keepdims=True) * (n + 2 + gap + log_total + budget)
+        return 2 * eps * (gap + log_total + budget + np.abs(truth)), [2 * eps * (g + p * spread)]
+
+
+def mse_loss(case, arrays, grad_output, truth, grads):
+    """``d = x − t`` and ``d²`` carry at most 3 roundings: ``4·eps·d²`` per entry; a 'mean' or
+    'sum' adds the N-term sum of non-negative terms: ``2·eps·(N + 4)·|loss|``. The gradients
+    ``±2·d·g`` (over N for 'mean') are within ``4·eps`` of themselves, relatively."""
+    eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
+    if case.kwargs.get("reduction", "mean") == "none":
+        out = 4 * eps * np.abs(truth) + tiny
+    else:
+        out = 2 * eps * (np.size(arrays[0]) + 4) * np.abs(truth) + tiny
+    return out, [None if gr is None else 4 * eps * np.abs(gr) + tiny for gr in grads]
+
+
+def cross_entropy(case, arrays, grad_output, truth, grads):
+    """``loss_n = −log_softmax(x_n)[t_n]`` over the class axis (1, or 0 unbatched), each within
+    the log_softmax bound at the target; 'mean' and 'sum' add an N-term sum (``N·u``
+    relative). Backward ``∂E/∂x = g'·(p − onehot(t))`` with ``g'`` the upstream gradient (over N
+    for 'mean'): ``2·eps·|g'|·(1 + p·(C + 2 + |x − m| + |log S| + A))``."""
+    x, target = _wide(arrays[0]), np.asarray(arrays[1])
+    dim = 0 if x.ndim == 1 else 1
+    eps = _eps(case)
+    gap, p, log_total, budget, n = _softmax_parts(x, dim)
+    picked = np.take_along_axis(gap + log_total + budget, np.expand_dims(target, dim), dim).squeeze(dim)
+    per_sample = 2 * eps * (picked + np.abs(np.take_along_axis(
+        np.log(np.maximum(p, np.finfo(np.float64).tiny)), np.expand_dims(target, dim), dim).squeeze(dim)))
+    reduction = case.kwargs.get("reduction", "mean")
+    g = np.abs(_wide(grad_output))
+    count = max(target.size, 1)
+    if reduction == "none":
+        out, scale = per_sample, np.expand_dims(g, dim)
+    else:
+        total = per_sample.sum() + 2 * eps * target.size * np.abs(truth)
+        out = total / count if reduction == "mean" else total
+        scale = g / count if reduction == "mean" else g
+    with np.errstate(invalid="ignore"):
+        grad_tol = 2 * eps * scale * (1 + p * (n + 2 + gap + log_total + budget))
+    return out, [grad_tol, None]

@@ -47,6 +47,9 @@ def excess(actual: np.ndarray, expected: np.ndarray, tol: np.ndarray):
     the error is ``|actual − expected|`` and an entry fails when it exceeds ``tol``.
     """
     actual = actual.astype(np.float64)
+    # a bound that is NaN or infinite (inf or NaN among the operands) allows no error at all:
+    # a comparison with NaN would otherwise pass anything
+    tol = np.where(np.isfinite(tol), tol, 0.0)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(actual - expected)
     nan_a, nan_e = np.isnan(actual), np.isnan(expected)
