@@ -146,9 +146,10 @@ def cross_entropy(case, arrays, grad_output, truth, grads):
     if reduction == "none":
         out, scale = per_sample, np.expand_dims(g, dim)
     else:
-        total = per_sample.sum() + 2 * eps * target.size * np.abs(truth)
-        out = total / count if reduction == "mean" else total
-        scale = g / count if reduction == "mean" else g
+        # the N-term sum is off by N·u·Σ|loss_n|; for 'mean' that is N·u·|mean| after the division
+        divisor = count if reduction == "mean" else 1
+        out = per_sample.sum() / divisor + 2 * eps * count * np.abs(truth)
+        scale = g / divisor
     with np.errstate(invalid="ignore"):
         grad_tol = 2 * eps * scale * (1 + p * (n + 2 + gap + log_total + budget))
     return out, [grad_tol, None]
