@@ -137,3 +137,17 @@ def pad_case(x_shape, pad, mode="constant", value=None, tag="", **extra):
         parts.append(tag)
     kwargs = dict(pad=pad, mode=mode) if value is None else dict(pad=pad, mode=mode, value=value)
     return Case("pad", "-".join(parts), (tuple(x_shape),), kwargs, **extra)
+
+
+def conv_transpose_case(dims, x_shape, w_shape, bias=True, stride=1, padding=0, output_padding=0, groups=1,
+                        dilation=1, tag="", **extra):
+    """``w_shape`` is the transposed layout ``(C_in, C_out/groups, *k)``."""
+    op = f"conv_transpose{dims}d"
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation)
+    out_channels = w_shape[1] * groups
+    bias_shape = (out_channels,) if bias is True else None if bias is False else tuple(bias)
+    parts = [op, f"k{fmt_shape(w_shape[2:])}", f"s{fmt(stride)}", f"p{fmt(padding)}"]
+    parts += [f"op{fmt(output_padding)}"] if output_padding != 0 else []
+    parts += [f"d{fmt(dilation)}"] + ([f"g{groups}"] if groups != 1 else [])
+    parts += [f"x{fmt_shape(x_shape)}", f"o{out_channels}"] + ([] if bias else ["nobias"]) + ([tag] if tag else [])
+    return Case(op, "-".join(parts), (tuple(x_shape), tuple(w_shape), bias_shape), kwargs, **extra)

@@ -42,6 +42,9 @@ OPS: dict[str, OpSpec] = {
         OpSpec("conv1d", _CONV),
         OpSpec("conv2d", _CONV),
         OpSpec("conv3d", _CONV),
+        OpSpec("conv_transpose1d", _CONV),
+        OpSpec("conv_transpose2d", _CONV),
+        OpSpec("conv_transpose3d", _CONV),
         OpSpec("pad", ("input",)),
     )
 }

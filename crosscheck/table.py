@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cases import Case, conv_case, pad_case
+from .cases import Case, conv_case, conv_transpose_case, pad_case
 
 DTYPES = ("float64", "float32")
 PROFILES = ("quick", "default", "full")
@@ -67,9 +67,25 @@ def named_cases() -> list[Case]:
     ]
 
 
+def named_transpose_cases() -> list[Case]:
+    t = conv_transpose_case
+    return [
+        t(2, (2, 4, 3, 4), (4, 3, 3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0), dilation=(1, 2), groups=2),
+        t(2, (1, 2, 4, 3), (2, 3, 4, 4), stride=2, padding=1, tag="upsample-x2"),
+        t(1, (2, 3, 5), (3, 2, 3), stride=3, output_padding=2, tag="output-padding-max"),
+        t(1, (2, 3, 5), (3, 2, 3), dilation=3, output_padding=2, padding=4, tag="output-padding-below-dilation"),
+        t(1, (1, 2, 4), (2, 2, 3), padding=2, tag="padding-crops"),
+        t(2, (3, 4, 5), (3, 2, 2, 3), stride=(1, 2), tag="unbatched"),
+        t(3, (0, 2, 2, 3, 2), (2, 1, 2, 1, 2), stride=2, tag="empty-batch"),
+        t(3, (1, 4, 2, 3, 2), (4, 1, 2, 2, 3), stride=(2, 1, 3), padding=(0, 1, 1), output_padding=(1, 0, 2), groups=4,
+          tag="depthwise"),
+        t(1, (2, 2, 6), (2, 3, 2), stride=(2,), padding=[1], tag="sequence-args"),
+    ]
+
+
 def invalid_cases() -> list[Case]:
     """Calls torch rejects; the implementation must reject each with ValueError/TypeError."""
-    c, p = conv_case, pad_case
+    c, p, t = conv_case, pad_case, conv_transpose_case
 
     def bad(blame):
         return dict(invalid=True, blame=blame)
@@ -99,6 +115,16 @@ def invalid_cases() -> list[Case]:
         c(3, (1, 1, 2, 3, 4), (1, 1, 2, 3, 5), padding=(0, 0, 0), tag="kernel-too-large", **bad("weight")),
         c(2, (1, 3, 0, 5), (2, 3, 1, 2), tag="zero-spatial", **bad("input")),
         c(2, (1, 3, 5, 5), (2, 3, 2, 2), tag="mixed-dtype", array_dtypes={"weight": "other"}, **bad("dtype")),
+        t(2, (1, 2, 3, 3), (2, 2, 2, 2), stride=2, output_padding=2, tag="output-padding-too-large", **bad("output_padding")),
+        t(1, (1, 2, 3), (2, 2, 2), output_padding=1, tag="output-padding-without-stride", **bad("output_padding")),
+        t(1, (1, 2, 3), (2, 2, 2), stride=0, **bad("stride")),
+        t(1, (1, 2, 3), (2, 2, 2), padding=-1, **bad("padding")),
+        t(1, (1, 2, 3), (2, 2, 2), padding="same", tag="string-padding", **bad("padding")),
+        t(1, (1, 2, 1), (2, 2, 1), padding=1, tag="empty-output", **bad("input")),
+        t(2, (1, 3, 3, 3), (2, 2, 2, 2), tag="channel-mismatch", **bad("weight")),
+        t(2, (1, 3, 3, 3), (3, 2, 2, 2), groups=2, tag="groups-in-channels", **bad("groups")),
+        t(2, (1, 2, 3, 3), (2, 2, 2, 2), bias=(3,), tag="bias-size", **bad("bias")),
+        t(1, (3,), (2, 2, 2), tag="input-rank", **bad("input")),
         c(2, (1, 3, 5, 5), (2, 3, 2, 2), tag="mixed-bias-dtype", array_dtypes={"bias": "other"}, **bad("dtype")),
         p((2, 3, 4), (1, 2, 3), "constant", tag="odd-length", **bad("pad")),
         p((2, 3), (1, 1, 1, 1, 1, 1), "constant", tag="longer-than-input", **bad("pad")),
@@ -181,6 +207,33 @@ def conv_grid(dims: int, count: int, seed: int = 0) -> list[Case]:
     return list(cases.values())
 
 
+def conv_transpose_grid(dims: int, count: int, seed: int = 0) -> list[Case]:
+    """``count`` valid transposed convolutions of ``dims`` spatial axes, drawn per axis."""
+    rng = np.random.default_rng([seed, 10 + dims])
+    max_kernel, max_length = (4, 5) if dims < 3 else (3, 3)
+    cases = {}
+    while len(cases) < count:
+        groups, channels, out_channels = _channels(rng)
+        kernel = _axis_tuple(rng, dims, range(1, max_kernel + 1))
+        dilation = _axis_tuple(rng, dims, [1, 2, 3], p=[0.6, 0.3, 0.1])
+        stride = _axis_tuple(rng, dims, [1, 2, 3], p=[0.4, 0.4, 0.2])
+        output_padding = tuple(int(rng.integers(0, max(s, d))) if rng.random() < 0.4 else 0
+                               for s, d in zip(stride, dilation))
+        length = _axis_tuple(rng, dims, range(1, max_length + 1))
+        reach = [(n - 1) * s + d * (k - 1) + q for n, s, d, k, q in zip(length, stride, dilation, kernel, output_padding)]
+        pads = tuple(int(rng.integers(0, min(2, r // 2) + 1)) for r in reach)  # keeps the output non-empty
+        padding = pads[0] if len(set(pads)) == 1 and rng.random() < 0.5 else pads
+        batch = rng.choice(["0", "1", "2", "3", "unbatched"], p=[0.05, 0.3, 0.3, 0.25, 0.1])
+        x_shape = ((channels,) if batch == "unbatched" else (int(batch), channels)) + length
+        case = conv_transpose_case(
+            dims, x_shape, (channels, out_channels // groups) + kernel, bias=bool(rng.random() < 0.75),
+            stride=_as_arg(rng, stride), padding=padding, output_padding=_as_arg(rng, output_padding),
+            groups=groups, dilation=_as_arg(rng, dilation),
+        )
+        cases.setdefault(case.id, case)
+    return list(cases.values())
+
+
 def pad_grid(count: int, seed: int = 0) -> list[Case]:
     """``count`` valid pad calls over every mode, 1 to 3 padded axes and every allowed rank."""
     rng = np.random.default_rng([seed, 99])
@@ -214,9 +267,9 @@ def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got profile={profile!r}")
     conv_count, pad_count = GRID_SIZES[profile]
-    base = named_cases() + invalid_cases() + pad_grid(pad_count)
+    base = named_cases() + named_transpose_cases() + invalid_cases() + pad_grid(pad_count)
     for dims in (1, 2, 3):
-        base += conv_grid(dims, conv_count)
+        base += conv_grid(dims, conv_count) + conv_transpose_grid(dims, conv_count // 3)
     if ops is not None:
         base = [case for case in base if case.op in ops]
     return [case.with_dtype(dtype) for case in base for dtype in dtypes]

@@ -319,23 +319,27 @@ def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight:
     return grad_x, np.moveaxis(grad_w, -1, 2).reshape(weight.shape)
 
 
-def _backward_col2im(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.ndarray):
-    """∂E/∂x and ∂E/∂w for any stride: ``∂E/∂w = Σ gy · colsᵀ`` over im2col tiles of ``x_pad``;
-    ``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im), then the padding
-    cropped off."""
-    n, channels = x.shape[:2]
-    w_mat = _weight_matrix(geo, weight)  # (G, O/G, (c, p))
-    grad_w = np.zeros(w_mat.shape, dtype=x.dtype)
+def _weight_grad(geo: Geometry, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``∂E/∂w = Σ gy · colsᵀ``, accumulated over im2col tiles of ``x_pad`` (any stride)."""
+    groups = geo.groups
+    out_channels = grad.shape[1]
+    grad_w = np.zeros((groups, out_channels // groups, (x.shape[1] // groups) * _size(geo.kernel)), dtype=x.dtype)
     im2col = _Im2col(geo, x)
     gy_columns = im2col.laid_out(grad)
     for tile, cols in im2col.columns():
         grad_w += np.matmul(im2col.matrix(gy_columns, tile), cols.transpose(0, 2, 1))
+    return grad_w.reshape((out_channels, x.shape[1] // groups) + geo.kernel)
 
-    w_mat_t = w_mat.transpose(0, 2, 1)  # (G, (c, p), O/G)
+
+def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_shape) -> np.ndarray:
+    """``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im, any stride), then
+    the padding cropped off."""
+    n, channels = x_shape[:2]
+    w_mat_t = _weight_matrix(geo, weight).transpose(0, 2, 1)  # (G, (c, p), O/G)
     gy = grad.reshape((n,) + w_mat_t.shape[::2] + (_size(geo.out_spatial),))  # (N, G, O/G, P)
-    grad_x_pad = np.zeros((n, channels) + geo.padded_spatial, dtype=x.dtype)
-    step = max(1, _TILE_BYTES // max(channels * _size(geo.kernel) * _size(geo.out_spatial) * x.itemsize, 1))
-    buffer = np.empty((min(step, n),) + w_mat_t.shape[:2] + gy.shape[-1:], dtype=x.dtype)
+    grad_x_pad = np.zeros((n, channels) + geo.padded_spatial, dtype=grad.dtype)
+    step = max(1, _TILE_BYTES // max(channels * _size(geo.kernel) * _size(geo.out_spatial) * grad.itemsize, 1))
+    buffer = np.empty((min(step, n),) + w_mat_t.shape[:2] + gy.shape[-1:], dtype=grad.dtype)
     for start in range(0, n, step):
         samples = slice(start, start + step)
         grad_cols = buffer[: len(gy[samples])]
@@ -345,8 +349,16 @@ def _backward_col2im(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.
             np.matmul(w_mat_t, gy[samples], out=grad_cols)  # (B, G, (c, p), P)
         grad_cols = grad_cols.reshape((len(grad_cols), channels) + geo.kernel + geo.out_spatial)
         _windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
-    grad_x = _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, x.shape)
-    return grad_x, grad_w.reshape(weight.shape)
+    return _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, tuple(x_shape))
+
+
+def input_grad(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_shape) -> np.ndarray:
+    """``∂E/∂x`` alone: the transposed convolution of ``gy`` with the kernel. With stride 1 it is
+    the correlation of the padded ``gy`` with the flipped kernel (:func:`_transposed_geometry`),
+    else col2im."""
+    if all(s == 1 for s in geo.stride):
+        return _correlate(_transposed_geometry(geo), grad, _transposed_weight_matrix(geo, weight))
+    return _input_grad_col2im(geo, grad, weight, x_shape)
 
 
 class Vectorised:
@@ -361,10 +373,10 @@ class Vectorised:
 
     @staticmethod
     def backward(geo: Geometry, grad, x, weight, bias):
-        if all(s == 1 for s in geo.stride):
+        if all(s == 1 for s in geo.stride):  # one im2col of gy serves both gradients
             grad_x, grad_w = _backward_transposed(geo, grad, x, weight)
         else:
-            grad_x, grad_w = _backward_col2im(geo, grad, x, weight)
+            grad_x, grad_w = _input_grad_col2im(geo, grad, weight, x.shape), _weight_grad(geo, grad, x)
         grad_bias = None if bias is None else grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         return grad_x, grad_w, grad_bias
 

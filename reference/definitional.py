@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 
-from . import conv as _conv, padding as _padding
+from . import conv as _conv, conv_transpose as _conv_transpose, padding as _padding
 
 
 def _positions(shape):
@@ -73,9 +73,53 @@ class Loops:
         return gx, gw, gb
 
 
+class TransposeLoops:
+    """y[n, g·O/G + o, j] = b + Σ_{c, i, p : i·s + p·d − left = j} x[n, g·C/G + c, i] · w[g·C/G + c, o, p],
+    literally: every input entry sends x·w to each output position its kernel taps land on
+    (``geo`` describes the convolution whose input gradient this is: its ``in_spatial`` is the
+    output here)."""
+
+    @staticmethod
+    def _terms(geo, x, w):
+        """Yield ``(n, c, i, o, p, j)`` for every term that lands inside the output."""
+        N, C = x.shape[:2]
+        Cg, Og = C // geo.groups, w.shape[1]
+        for n, c in itertools.product(range(N), range(C)):
+            g = c // Cg
+            for i in _positions(geo.out_spatial):
+                for o in range(Og):
+                    for p in _positions(geo.kernel):
+                        j = tuple(ia * s + pa * d - left
+                                  for ia, pa, s, d, (left, _) in zip(i, p, geo.stride, geo.dilation, geo.pads))
+                        if all(0 <= ja < L for ja, L in zip(j, geo.in_spatial)):
+                            yield n, c, i, g * Og + o, o, p, j
+
+    @staticmethod
+    def forward(geo, x, w, b):
+        y = np.zeros((x.shape[0], w.shape[1] * geo.groups) + geo.in_spatial, dtype=x.dtype)
+        if b is not None:
+            y += b.reshape((-1,) + (1,) * geo.dims)
+        for n, c, i, out_c, o, p, j in TransposeLoops._terms(geo, x, w):
+            y[(n, out_c) + j] += x[(n, c) + i] * w[(c, o) + p]
+        return y
+
+    @staticmethod
+    def backward(geo, gy, x, w, b):
+        """Each term x[n, c, i]·w[c, o, p] of y[n, out_c, j] sends gy·w to x and gy·x to w."""
+        gx, gw = np.zeros_like(x), np.zeros_like(w)
+        for n, c, i, out_c, o, p, j in TransposeLoops._terms(geo, x, w):
+            gx[(n, c) + i] += gy[(n, out_c) + j] * w[(c, o) + p]
+            gw[(c, o) + p] += gy[(n, out_c) + j] * x[(n, c) + i]
+        gb = None if b is None else gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+        return gx, gw, gb
+
+
 conv1d, conv1d_backward = _conv.conv_family(1, Loops)
 conv2d, conv2d_backward = _conv.conv_family(2, Loops)
 conv3d, conv3d_backward = _conv.conv_family(3, Loops)
+conv_transpose1d, conv_transpose1d_backward = _conv_transpose.conv_transpose_family(1, TransposeLoops)
+conv_transpose2d, conv_transpose2d_backward = _conv_transpose.conv_transpose_family(2, TransposeLoops)
+conv_transpose3d, conv_transpose3d_backward = _conv_transpose.conv_transpose_family(3, TransposeLoops)
 
 
 def _source(j: int, length: int, left: int, right: int, mode: str):

@@ -13,6 +13,14 @@ from .conv import (
     conv3d,
     conv3d_backward,
 )
+from .conv_transpose import (
+    conv_transpose1d,
+    conv_transpose1d_backward,
+    conv_transpose2d,
+    conv_transpose2d_backward,
+    conv_transpose3d,
+    conv_transpose3d_backward,
+)
 from .padding import pad, pad_backward
 
 __all__ = [
@@ -22,6 +30,12 @@ __all__ = [
     "conv2d_backward",
     "conv3d",
     "conv3d_backward",
+    "conv_transpose1d",
+    "conv_transpose1d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    "conv_transpose3d",
+    "conv_transpose3d_backward",
     "pad",
     "pad_backward",
 ]
