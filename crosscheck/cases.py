@@ -151,3 +151,43 @@ def conv_transpose_case(dims, x_shape, w_shape, bias=True, stride=1, padding=0, 
     parts += [f"d{fmt(dilation)}"] + ([f"g{groups}"] if groups != 1 else [])
     parts += [f"x{fmt_shape(x_shape)}", f"o{out_channels}"] + ([] if bias else ["nobias"]) + ([tag] if tag else [])
     return Case(op, "-".join(parts), (tuple(x_shape), tuple(w_shape), bias_shape), kwargs, **extra)
+
+
+def _value_tag(values) -> list[str]:
+    return [f"{name}={kind}" for name, kind in sorted(values.items()) if kind != "normal"]
+
+
+def pool_case(kind, dims, x_shape, kernel_size, tag="", values=None, **kwargs):
+    """``kind`` is 'max' or 'avg'; ``kwargs`` are the pooling function's own."""
+    op = f"{kind}_pool{dims}d"
+    parts = [op, f"k{fmt(kernel_size)}"]
+    short = dict(stride="s", padding="p", dilation="d", divisor_override="div")
+    flags = dict(ceil_mode=(True, "ceil"), return_indices=(True, "idx"), count_include_pad=(False, "nocip"))
+    for name, value in kwargs.items():
+        if name in flags:
+            parts += [flags[name][1]] if value is flags[name][0] else []
+        elif value is not None:
+            parts.append(short[name] + fmt(value))
+    parts += [f"x{fmt_shape(x_shape)}"] + _value_tag(values or {}) + ([tag] if tag else [])
+    return Case(op, "-".join(parts), (tuple(x_shape),), dict(kernel_size=kernel_size, **kwargs),
+                values=dict(values or {}))
+
+
+def unary_case(op, x_shape, tag="", values=None, **kwargs):
+    """Activations: relu, sigmoid, tanh, softmax(dim=), log_softmax(dim=)."""
+    parts = [op] + [f"{k}{fmt(v)}" for k, v in kwargs.items()] + [f"x{fmt_shape(x_shape)}"]
+    parts += _value_tag(values or {}) + ([tag] if tag else [])
+    return Case(op, "-".join(parts), (tuple(x_shape),), dict(kwargs), values=dict(values or {}))
+
+
+def linear_case(x_shape, w_shape, bias=True, tag="", **extra):
+    bias_shape = (w_shape[0],) if bias is True else None if bias is False else tuple(bias)
+    parts = ["linear", f"x{fmt_shape(x_shape)}", f"w{fmt_shape(w_shape)}"] + ([] if bias else ["nobias"])
+    return Case("linear", "-".join(parts + ([tag] if tag else [])), (tuple(x_shape), tuple(w_shape), bias_shape), {},
+                **extra)
+
+
+def loss_case(op, x_shape, t_shape, reduction="mean", tag="", values=None, **extra):
+    parts = [op, reduction, f"x{fmt_shape(x_shape)}", f"t{fmt_shape(t_shape)}"] + _value_tag(values or {})
+    return Case(op, "-".join(parts + ([tag] if tag else [])), (tuple(x_shape), tuple(t_shape)),
+                dict(reduction=reduction), values=dict(values or {}), **extra)

@@ -46,5 +46,15 @@ OPS: dict[str, OpSpec] = {
         OpSpec("conv_transpose2d", _CONV),
         OpSpec("conv_transpose3d", _CONV),
         OpSpec("pad", ("input",)),
+        *(OpSpec(f"max_pool{d}d", ("input",), bounds.selection) for d in (1, 2, 3)),
+        *(OpSpec(f"avg_pool{d}d", ("input",), bounds.averaging) for d in (1, 2, 3)),
+        OpSpec("linear", _CONV),
+        OpSpec("relu", ("input",), bounds.selection),
+        OpSpec("sigmoid", ("input",), bounds.smooth_elementwise),
+        OpSpec("tanh", ("input",), bounds.smooth_elementwise),
+        OpSpec("softmax", ("input",), bounds.softmax),
+        OpSpec("log_softmax", ("input",), bounds.log_softmax),
+        OpSpec("mse_loss", ("input", "target"), bounds.mse_loss),
+        OpSpec("cross_entropy", ("input", "target"), bounds.cross_entropy),
     )
 }

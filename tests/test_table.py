@@ -24,7 +24,7 @@ def test_torch_accepts_every_named_case(case):
 
 def test_profiles_are_sized_as_promised():
     quick, default = len(cases_for("quick")), len(cases_for("default"))
-    assert quick < 400
+    assert quick < 800  # "seconds": about 2 ms a case
     assert default >= 2000
     assert len(cases_for("full")) > 3 * default
 
