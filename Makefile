@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n auto -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_conv.py
+	$(PY) benchmarks/bench_layers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -7,8 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_conv_smoke_runs_and_prints_the_table():
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_conv.py"), "--smoke"],
+def test_bench_layers_smoke_runs_and_prints_the_table():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_layers.py"), "--smoke"],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "| case | dtype | ref ms | torch ms | ratio |" in result.stdout

@@ -1,6 +1,6 @@
-"""Time the reference convolution, forward + backward, against torch on the CPU.
+"""Time reference layers (convolution, transposed convolution, pooling), forward + backward, against torch on the CPU.
 
-Each row times one training step of one layer: ``convNd`` then ``convNd_backward`` with a
+Each row times one training step of one layer: ``NAME`` then ``NAME_backward`` with a
 random ``grad_output`` for the reference, and the same forward plus
 ``torch.autograd.grad`` for torch, on the same shapes, dtype and thread count. Runs are
 interleaved (ref, torch, ref, torch, ...) after a warm-up, so drift on a shared machine
@@ -9,9 +9,9 @@ ratio of the medians. Before every timed run the script sleeps ``--pause`` secon
 call, OpenBLAS's worker threads keep spinning for about 0.1 s, and without the pause they would
 take a core from the torch run that follows (doubling its time) rather than measure either side.
 
-    python benchmarks/bench_conv.py                 # every case, float32 and float64
-    python benchmarks/bench_conv.py --cases resnet,stem --repeat 9 --json out.json
-    python benchmarks/bench_conv.py --smoke         # tiny shapes, one run: a quick check that it works
+    python benchmarks/bench_layers.py                 # every case, float32 and float64
+    python benchmarks/bench_layers.py --cases resnet,stem --repeat 9 --json out.json
+    python benchmarks/bench_layers.py --smoke         # tiny shapes, one run: a quick check that it works
 
 Threads: torch gets ``torch.set_num_threads``; NumPy's BLAS gets ``threadpoolctl`` when it
 is installed, else ``OPENBLAS_NUM_THREADS`` (and its OpenMP/MKL siblings), which must be
@@ -60,55 +60,83 @@ import reference.functional as R  # noqa: E402
 
 @dataclass(frozen=True)
 class Bench:
-    """One layer: input ``x`` (N, C, *L), weight ``w`` (O, C/groups, *k), a bias, conv kwargs."""
+    """One layer: ``op`` of reference.functional / torch.nn.functional on arrays of ``shapes``
+    (input, then weight and bias for the convolutions), with ``kwargs``."""
 
     name: str
-    x: tuple
-    w: tuple
+    op: str
+    shapes: tuple
     kwargs: dict = field(default_factory=dict, hash=False)
 
     @property
-    def dims(self) -> int:
-        return len(self.x) - 2
-
-    @property
     def label(self) -> str:
-        k = "x".join(map(str, self.w[2:]))
-        extra = "".join(f" {key[0]}{v}" for key, v in self.kwargs.items() if key != "padding")
-        return f"{self.name} conv{self.dims}d k{k}{extra} x{'x'.join(map(str, self.x))} o{self.w[0]}"
+        shapes = self.shapes
+        extra = "".join(f" {key[0]}{v}" for key, v in self.kwargs.items()
+                        if key not in ("padding", "kernel_size") and (key, v) != ("groups", 1))
+        kernel = self.kwargs.get("kernel_size") or "x".join(map(str, shapes[1][2:]))
+        channels = f" o{shapes[1][0] if self.op.startswith('conv') and 'transpose' not in self.op else ''}"
+        if "transpose" in self.op:
+            channels = f" o{shapes[1][1] * self.kwargs.get('groups', 1)}"
+        elif not self.op.startswith("conv"):
+            channels = ""
+        return f"{self.name} {self.op} k{kernel}{extra} x{'x'.join(map(str, shapes[0]))}{channels}"
+
+
+def _conv(name, x, w, **kwargs):
+    return Bench(name, f"conv{len(x) - 2}d", (x, w, w[:1]), kwargs)
+
+
+def _transpose(name, x, w, groups=1, **kwargs):
+    return Bench(name, f"conv_transpose{len(x) - 2}d", (x, w, (w[1] * groups,)), dict(kwargs, groups=groups))
+
+
+def _pool(name, kind, x, **kwargs):
+    return Bench(name, f"{kind}_pool{len(x) - 2}d", (x,), kwargs)
 
 
 CASES = (
-    Bench("resnet", (32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1)),
-    Bench("stem", (16, 3, 64, 64), (32, 3, 7, 7), dict(stride=2, padding=3)),
-    Bench("depthwise", (32, 64, 32, 32), (64, 1, 3, 3), dict(padding=1, groups=64)),
-    Bench("dilated", (16, 32, 32, 32), (32, 32, 3, 3), dict(padding=2, dilation=2)),
-    Bench("conv1d", (32, 64, 256), (64, 64, 5), dict(padding=2)),
-    Bench("conv3d", (4, 16, 16, 16, 16), (16, 16, 3, 3, 3), dict(padding=1)),
+    _conv("resnet", (32, 64, 32, 32), (64, 64, 3, 3), padding=1),
+    _conv("stem", (16, 3, 64, 64), (32, 3, 7, 7), stride=2, padding=3),
+    _conv("depthwise", (32, 64, 32, 32), (64, 1, 3, 3), padding=1, groups=64),
+    _conv("dilated", (16, 32, 32, 32), (32, 32, 3, 3), padding=2, dilation=2),
+    _conv("conv1d", (32, 64, 256), (64, 64, 5), padding=2),
+    _conv("conv3d", (4, 16, 16, 16, 16), (16, 16, 3, 3, 3), padding=1),
+    _pool("maxpool", "max", (32, 64, 32, 32), kernel_size=2, stride=2),
+    _pool("maxpool-stem", "max", (16, 32, 64, 64), kernel_size=3, stride=2, padding=1),
+    _pool("avgpool", "avg", (32, 64, 32, 32), kernel_size=2, stride=2),
+    _pool("avgpool-3x3", "avg", (16, 32, 32, 32), kernel_size=3, stride=1, padding=1, count_include_pad=False),
+    _transpose("upsample", (16, 64, 16, 16), (64, 32, 4, 4), stride=2, padding=1),
+    _transpose("upsample3d", (4, 16, 8, 8, 8), (16, 8, 2, 2, 2), stride=2),
 )
 
 SMOKE_CASES = (
-    Bench("resnet", (2, 4, 6, 5), (4, 4, 3, 3), dict(padding=1)),
-    Bench("stem", (2, 3, 9, 8), (4, 3, 7, 7), dict(stride=2, padding=3)),
-    Bench("depthwise", (2, 4, 6, 5), (4, 1, 3, 3), dict(padding=1, groups=4)),
-    Bench("dilated", (2, 4, 7, 6), (4, 4, 3, 3), dict(padding=2, dilation=2)),
-    Bench("conv1d", (2, 4, 11), (4, 4, 5), dict(padding=2)),
-    Bench("conv3d", (1, 2, 4, 5, 3), (2, 2, 3, 3, 3), dict(padding=1)),
+    _conv("resnet", (2, 4, 6, 5), (4, 4, 3, 3), padding=1),
+    _conv("stem", (2, 3, 9, 8), (4, 3, 7, 7), stride=2, padding=3),
+    _conv("depthwise", (2, 4, 6, 5), (4, 1, 3, 3), padding=1, groups=4),
+    _conv("dilated", (2, 4, 7, 6), (4, 4, 3, 3), padding=2, dilation=2),
+    _conv("conv1d", (2, 4, 11), (4, 4, 5), padding=2),
+    _conv("conv3d", (1, 2, 4, 5, 3), (2, 2, 3, 3, 3), padding=1),
+    _pool("maxpool", "max", (2, 3, 6, 5), kernel_size=2, stride=2),
+    _pool("maxpool-stem", "max", (2, 3, 7, 6), kernel_size=3, stride=2, padding=1),
+    _pool("avgpool", "avg", (2, 3, 6, 5), kernel_size=2, stride=2),
+    _pool("avgpool-3x3", "avg", (2, 3, 6, 5), kernel_size=3, stride=1, padding=1, count_include_pad=False),
+    _transpose("upsample", (2, 4, 3, 4), (4, 2, 4, 4), stride=2, padding=1),
+    _transpose("upsample3d", (1, 2, 2, 3, 2), (2, 2, 2, 2, 2), stride=2),
 )
 
 
-def reference_step(case: Bench, x, w, b, gy):
+def reference_step(case: Bench, *arrays):
     """The reference's forward and backward, as a training step calls them."""
-    forward = getattr(R, f"conv{case.dims}d")
-    backward = getattr(R, f"conv{case.dims}d_backward")
-    forward(x, w, b, **case.kwargs)
-    return backward(gy, x, w, b, **case.kwargs)
+    *args, gy = arrays
+    getattr(R, case.op)(*args, **case.kwargs)
+    return getattr(R, case.op + "_backward")(gy, *args, **case.kwargs)
 
 
-def torch_step(case: Bench, x, w, b, gy):
+def torch_step(case: Bench, *tensors):
     """torch's forward and autograd backward on the same shapes."""
-    y = getattr(torch.nn.functional, f"conv{case.dims}d")(x, w, b, **case.kwargs)
-    return torch.autograd.grad(y, (x, w, b), gy)
+    *args, gy = tensors
+    y = getattr(torch.nn.functional, case.op)(*args, **case.kwargs)
+    return torch.autograd.grad(y, args, gy)
 
 
 def _clock(fn, *args) -> float:
@@ -120,11 +148,10 @@ def _clock(fn, *args) -> float:
 def measure(case: Bench, dtype: str, repeat: int, warmup: int, pause: float, seed: int = 0) -> dict:
     """Interleaved timings of both sides; medians in ms and the median per-pair ratio."""
     rng = np.random.default_rng(seed)
-    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (case.x, case.w, case.w[:1]))
-    gy = rng.standard_normal(getattr(R, f"conv{case.dims}d")(x, w, b, **case.kwargs).shape).astype(dtype)
-    tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
-    tgy = torch.from_numpy(gy)
-    ref_args, torch_args = (case, x, w, b, gy), (case, tx, tw, tb, tgy)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in case.shapes]
+    gy = rng.standard_normal(getattr(R, case.op)(*arrays, **case.kwargs).shape).astype(dtype)
+    tensors = [torch.from_numpy(a).requires_grad_() for a in arrays]
+    ref_args, torch_args = (case, *arrays, gy), (case, *tensors, torch.from_numpy(gy))
     for _ in range(warmup):
         reference_step(*ref_args)
         torch_step(*torch_args)
