@@ -1,0 +1,115 @@
+"""The definitional tier of pooling: each op written as its index equation, loop by loop.
+
+For tiny shapes only. It shares the argument checks and the output shape with
+:mod:`reference.pooling` (what a valid call is has one definition) and nothing of the
+arithmetic: the windows are walked tap by tap, the divisor is counted, the maximum is found by
+its definition (not by a running scan), and gradients are added one term at a time. The
+equations are those of the :mod:`reference.pooling` docstring; loop variables use their
+letters (``n, c`` plane, ``i`` output position, ``p`` tap, ``j`` input position).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from . import pooling as _pooling
+
+
+def _positions(shape):
+    return itertools.product(*(range(n) for n in shape))
+
+
+def _window(geo, i):
+    """The input positions ``j = i·s − pad + p·d`` of window ``i`` that lie inside the input,
+    taps ``p`` in row-major order."""
+    for p in _positions(geo.kernel):
+        j = tuple(ia * s - pad + pa * d for ia, pa, s, pad, d in zip(i, p, geo.stride, geo.padding, geo.dilation))
+        if all(0 <= ja < L for ja, L in zip(j, geo.in_spatial)):
+            yield j
+
+
+def _selected(geo, plane, i):
+    """``idx``: the last NaN of the window if it has one, else the first position holding the
+    window's maximum (padding is −∞, so never chosen while the window reads the input)."""
+    window = list(_window(geo, i))
+    nans = [j for j in window if math.isnan(plane[j])]
+    if nans:
+        return nans[-1]
+    top = max(plane[j] for j in window)
+    return next(j for j in window if plane[j] == top)
+
+
+def _divisor(geo, i):
+    """``D(i)``: the override, or the taps counted one by one, inside ``[−pad, L + pad)`` along
+    every axis (count_include_pad) or inside ``[0, L)``."""
+    if geo.divisor_override is not None:
+        return geo.divisor_override
+    low = [0 if not geo.count_include_pad else -pad for pad in geo.padding]
+    high = [L + (pad if geo.count_include_pad else 0) for L, pad in zip(geo.in_spatial, geo.padding)]
+    count = 0
+    for p in _positions(geo.kernel):
+        j = [ia * s - pad + pa for ia, pa, s, pad in zip(i, p, geo.stride, geo.padding)]
+        count += all(lo <= ja < hi for ja, lo, hi in zip(j, low, high))
+    return count
+
+
+class Loops:
+    """y[n, c, i] = x[n, c, idx(i)] and y[n, c, i] = Σ_p x[n, c, i·s − pad + p] / D(i), literally."""
+
+    @staticmethod
+    def max_pool(geo, x):
+        N, C = x.shape[:2]
+        y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
+        idx = np.zeros((N, C) + geo.out_spatial, dtype=np.int64)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                j = _selected(geo, x[n, c], i)
+                y[(n, c) + i] = x[(n, c) + j]
+                idx[(n, c) + i] = np.ravel_multi_index(j, geo.in_spatial)
+        return y, idx
+
+    @staticmethod
+    def max_pool_backward(geo, gy, x):
+        """y[n, c, i] = x[n, c, idx(i)] sends gy[n, c, i] to idx(i) and nothing elsewhere."""
+        N, C = x.shape[:2]
+        gx = np.zeros_like(x)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                gx[(n, c) + _selected(geo, x[n, c], i)] += gy[(n, c) + i]
+        return gx
+
+    @staticmethod
+    def avg_pool(geo, x):
+        N, C = x.shape[:2]
+        y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                total = x.dtype.type(0)
+                with np.errstate(invalid="ignore", over="ignore"):  # inf − inf is NaN, as in torch
+                    for j in _window(geo, i):
+                        total += x[(n, c) + j]
+                    y[(n, c) + i] = total / x.dtype.type(_divisor(geo, i))
+        return y
+
+    @staticmethod
+    def avg_pool_backward(geo, gy, x):
+        """Each tap x[n, c, j] of window i enters y[n, c, i] with weight 1/D(i): it receives
+        gy[n, c, i] / D(i)."""
+        N, C = x.shape[:2]
+        gx = np.zeros_like(x)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                share = gy[(n, c) + i] / x.dtype.type(_divisor(geo, i))
+                for j in _window(geo, i):
+                    gx[(n, c) + j] += share
+        return gx
+
+
+max_pool1d, max_pool1d_backward = _pooling.max_pool_family(1, Loops)
+max_pool2d, max_pool2d_backward = _pooling.max_pool_family(2, Loops)
+max_pool3d, max_pool3d_backward = _pooling.max_pool_family(3, Loops)
+avg_pool1d, avg_pool1d_backward = _pooling.avg_pool_family(1, Loops)
+avg_pool2d, avg_pool2d_backward = _pooling.avg_pool_family(2, Loops)
+avg_pool3d, avg_pool3d_backward = _pooling.avg_pool_family(3, Loops)

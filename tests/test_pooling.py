@@ -1,0 +1,412 @@
+"""Max and average pooling, 1-d to 3-d, against torch directly and against the definitional tier.
+
+Max pooling selects: its output and indices are entries and offsets of the input, and its
+input gradient adds upstream entries into the selected positions in torch's order (output
+positions in order, per plane), so all three are compared exactly, ties, NaN and ±inf
+included. Average pooling sums: see :func:`assert_within_bound` for its tolerance.
+Inputs are integer-valued where ties matter, so that ties really occur.
+"""
+import ast
+import inspect
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as T
+
+import reference.definitional_pooling as D
+import reference.pooling as P
+from crosscheck.tolerance import excess, tolerance
+
+DTYPES = ["float64", "float32"]
+
+MAX = [
+    ("max_pool1d", (2, 3, 11), dict(kernel_size=3), "int"),
+    ("max_pool1d", (2, 3, 10), dict(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True), "int"),
+    ("max_pool1d", (2, 2, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), "int"),  # 3 windows, not 4
+    ("max_pool1d", (1, 2, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), "int"),
+    ("max_pool1d", (2, 2, 3), dict(kernel_size=4, stride=4, ceil_mode=True), "int"),  # kernel longer than input
+    ("max_pool1d", (2, 2, 6), dict(kernel_size=3, stride=3, padding=1, ceil_mode=True), "int"),  # overhang past padding
+    ("max_pool1d", (2, 2, 9), dict(kernel_size=4, stride=1, padding=2), "int"),  # overlapping, shared maxima
+    ("max_pool1d", (2, 2, 9), dict(kernel_size=[3], stride=(), padding=(1,)), "int"),  # () means kernel_size
+    ("max_pool1d", (3, 7), dict(kernel_size=2, stride=1), "int"),  # unbatched
+    ("max_pool1d", (0, 2, 9), dict(kernel_size=3, stride=2), "normal"),  # empty batch
+    ("max_pool1d", (2, 3, 12), dict(kernel_size=3, stride=1, padding=1), "special"),
+    ("max_pool1d", (2, 3, 12), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), "neg_inf"),
+    ("max_pool2d", (2, 3, 7, 6),
+     dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1), dilation=(2, 1), ceil_mode=True), "int"),
+    ("max_pool2d", (2, 2, 8, 5), dict(kernel_size=(2, 3)), "int"),
+    ("max_pool2d", (1, 2, 9, 7),
+     dict(kernel_size=(4, 3), stride=(3, 2), padding=(2, 1), dilation=(1, 2), ceil_mode=True), "int"),
+    ("max_pool2d", (2, 2, 5, 6), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), "int"),
+    ("max_pool2d", (2, 2, 5, 7), dict(kernel_size=(5, 2), stride=(1, 3), padding=(2, 1), dilation=(1, 2)), "normal"),
+    ("max_pool2d", (3, 5, 4), dict(kernel_size=(2, 3), stride=1, padding=(1, 0)), "int"),
+    ("max_pool2d", (0, 3, 5, 6), dict(kernel_size=(2, 3), stride=(1, 2)), "normal"),
+    ("max_pool2d", (2, 2, 6, 7), dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 1)), "special"),
+    ("max_pool2d", (2, 2, 6, 7), dict(kernel_size=(2, 3), stride=1, padding=1, dilation=(2, 1)), "neg_inf"),
+    ("max_pool3d", (2, 2, 5, 6, 7),
+     dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), padding=(1, 1, 0), dilation=(1, 1, 2), ceil_mode=True), "int"),
+    ("max_pool3d", (2, 3, 4, 5, 6), dict(kernel_size=2), "int"),
+    ("max_pool3d", (3, 4, 6, 5), dict(kernel_size=(3, 2, 2), stride=(1, 2, 2), padding=(1, 0, 1)), "int"),
+    ("max_pool3d", (0, 2, 4, 4, 5), dict(kernel_size=(2, 2, 3)), "normal"),
+    ("max_pool3d", (1, 2, 2, 5, 4), dict(kernel_size=3, stride=(1, 2, 1), padding=1), "int"),  # input shorter than k
+    ("max_pool3d", (1, 2, 4, 5, 6), dict(kernel_size=(2, 3, 2), stride=1, padding=1), "special"),
+]
+
+AVG = [
+    ("avg_pool1d", (2, 3, 11), dict(kernel_size=3), "normal"),
+    ("avg_pool1d", (2, 2, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), "normal"),
+    ("avg_pool1d", (2, 2, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), "normal"),
+    # the last window overhangs the right padding
+    ("avg_pool1d", (2, 3, 10), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True), "normal"),
+    ("avg_pool1d", (2, 2, 3), dict(kernel_size=4, stride=4, ceil_mode=True), "normal"),
+    # window [5, 8) overhangs the padding [−1, 7): divides by 2, not 3
+    ("avg_pool1d", (2, 3, 6), dict(kernel_size=3, stride=3, padding=1, ceil_mode=True), "normal"),
+    ("avg_pool1d", (2, 3, 6), dict(kernel_size=3, stride=3, padding=1, ceil_mode=True, count_include_pad=False), "normal"),
+    ("avg_pool1d", (2, 2, 9), dict(kernel_size=[4], stride=1, padding=2, count_include_pad=False), "normal"),
+    ("avg_pool1d", (2, 2, 2), dict(kernel_size=3, stride=1, padding=1), "normal"),  # input shorter than the kernel
+    ("avg_pool1d", (3, 9), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True), "normal"),
+    ("avg_pool1d", (0, 2, 7), dict(kernel_size=3, stride=()), "normal"),
+    ("avg_pool1d", (2, 3, 12), dict(kernel_size=3, stride=1, padding=1), "special"),
+    ("avg_pool2d", (2, 3, 7, 6), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1), ceil_mode=True), "normal"),
+    ("avg_pool2d", (2, 3, 7, 6),
+     dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1), ceil_mode=True, count_include_pad=False), "normal"),
+    ("avg_pool2d", (2, 2, 8, 7),
+     dict(kernel_size=(4, 3), stride=(3, 2), padding=(2, 1), ceil_mode=True, divisor_override=5), "normal"),
+    ("avg_pool2d", (2, 2, 8, 7), dict(kernel_size=(2, 3), stride=1, padding=(1, 0), divisor_override=-3), "normal"),
+    ("avg_pool2d", (3, 5, 4), dict(kernel_size=(2, 3), stride=1, padding=(1, 1), count_include_pad=False), "normal"),
+    ("avg_pool2d", (0, 3, 5, 6), dict(kernel_size=(2, 3), stride=(1, 2)), "normal"),
+    ("avg_pool2d", (1, 2, 2, 5), dict(kernel_size=3, stride=1, padding=1), "normal"),  # only avg_pool3d refuses this
+    ("avg_pool2d", (2, 2, 6, 7), dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 1)), "special"),
+    ("avg_pool3d", (2, 2, 5, 6, 7),
+     dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), padding=(1, 1, 0), ceil_mode=True, count_include_pad=False), "normal"),
+    ("avg_pool3d", (2, 2, 5, 6, 7),
+     dict(kernel_size=(3, 2, 3), stride=(2, 2, 1), padding=(1, 0, 1), divisor_override=7), "normal"),
+    ("avg_pool3d", (3, 6, 7, 5), dict(kernel_size=(3, 3, 2), stride=(3, 3, 2), padding=1, ceil_mode=True), "normal"),
+    ("avg_pool3d", (0, 2, 4, 4, 5), dict(kernel_size=(2, 2, 3)), "normal"),
+    ("avg_pool3d", (1, 2, 4, 5, 6), dict(kernel_size=(2, 3, 2), stride=1, padding=1), "special"),
+]
+
+_SHORT = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "divisor_override": "div"}
+
+
+def case_id(op, shape, kwargs, values):
+    """``max_pool2d-k3x2-s2x1-p1x1-d2x1-ceil-in2x3x7x6-int``."""
+    parts = [op]
+    for key, short in _SHORT.items():
+        if key in kwargs:
+            v = kwargs[key]
+            parts.append(short + ("x".join(map(str, v)) if isinstance(v, (tuple, list)) and v else str(v)))
+    parts += ["ceil"] * kwargs.get("ceil_mode", False) + ["nopad"] * (not kwargs.get("count_include_pad", True))
+    return "-".join(parts + ["in" + "x".join(map(str, shape)), values])
+
+
+def with_dtypes(cases):
+    return [pytest.param(*c, dtype, id=f"{case_id(*c)}-{dtype}") for c in cases for dtype in DTYPES]
+
+
+def make_input(shape, values, dtype, seed=0):
+    """``int``: small integers (ties everywhere); ``normal``; ``special``: integers with NaN,
+    +inf and −inf sprinkled in; ``neg_inf``: mostly −inf (all −inf windows)."""
+    rng = np.random.default_rng(seed)
+    if values == "normal":
+        return rng.standard_normal(shape).astype(dtype)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    if values == "special":
+        u = rng.random(shape)
+        x[u < 0.08] = np.nan
+        x[(u >= 0.08) & (u < 0.16)] = np.inf
+        x[(u >= 0.16) & (u < 0.24)] = -np.inf
+    elif values == "neg_inf":
+        x[rng.random(shape) < 0.8] = -np.inf
+    return x
+
+
+def torch_forward_backward(op, x, kwargs, grad, **extra):
+    """torch's output (and indices) with autograd on, and its input gradient for ``grad``."""
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    result = getattr(T, op)(xt, **kwargs, **extra)
+    out = result[0] if isinstance(result, tuple) else result
+    out.backward(torch.from_numpy(grad))
+    rest = tuple(r.detach().numpy() for r in result[1:]) if isinstance(result, tuple) else ()
+    return (out.detach().numpy(),) + rest + (xt.grad.numpy(),)
+
+
+def assert_exact(got, want, what):
+    assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, got.dtype, want.shape, want.dtype)
+    np.testing.assert_array_equal(got, want, err_msg=what)  # NaN matches NaN, ±inf must match
+
+
+def assert_within_bound(got, want, count, magnitude, what):
+    """Why a tolerance: the reference adds the backward tap by tap, torch window by window, so
+    an input position covered by several windows gets the same terms summed in another order
+    (the forward sums in torch's order and comes out bitwise equal in practice, but nothing
+    promises it). Each entry is a sum of at most ``count`` (the kernel volume) terms ``x/D``
+    or ``gy/D``; crosscheck.tolerance proves ``(n + 1)·eps·Σ|terms|`` for a sum of ``n`` terms
+    in any order, and the division by ``D`` is one more rounding, so ``n = count + 1``."""
+    assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, got.dtype, want.shape, want.dtype)
+    tol = tolerance(count + 1, magnitude, got.dtype)
+    error, bad = excess(got, want.astype(np.float64), tol)
+    worst = np.unravel_index(error.argmax(), error.shape) if error.size else ()
+    assert not bad.any(), f"{what}: largest error {error[worst]} at {worst}, tolerance there {tol[worst]}"
+
+
+def avg_bounds(op, x, kwargs, grad):
+    """Σ|terms| of every output entry and every input-gradient entry, and the number of terms
+    (at most the kernel volume for both), from torch in float64 on |x| and |grad|."""
+    wide = np.abs(x).astype(np.float64), np.abs(grad).astype(np.float64)
+    magnitude, grad_magnitude = torch_forward_backward(op, wide[0], kwargs, wide[1])
+    dims = int(op[-2])
+    k = kwargs["kernel_size"]
+    volume = int(np.prod(k)) if isinstance(k, (tuple, list)) and len(k) == dims else int(np.prod(k)) ** dims
+    return volume, np.abs(magnitude), np.abs(grad_magnitude)
+
+
+@pytest.mark.parametrize("op, shape, kwargs, values, dtype", with_dtypes(MAX))
+def test_max_pool_matches_torch(op, shape, kwargs, values, dtype):
+    x = make_input(shape, values, dtype)
+    before = x.copy()
+    y, index = getattr(P, op)(x, **kwargs, return_indices=True)
+    grad = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    (grad_x,) = getattr(P, op + "_backward")(grad, x, **kwargs, return_indices=True)
+    want_y, want_index, want_grad = torch_forward_backward(op, x, kwargs, grad, return_indices=True)
+    assert_exact(y, want_y, "output")
+    assert_exact(index, want_index, "indices")
+    assert_exact(grad_x, want_grad, "grad_input")
+    # without indices and without autograd, torch takes another kernel (1-d: max_pool1d_impl)
+    assert_exact(getattr(P, op)(x, **kwargs), getattr(T, op)(torch.from_numpy(x), **kwargs).numpy(), "plain output")
+    np.testing.assert_array_equal(x, before)
+    assert not np.shares_memory(y, x) and not np.shares_memory(grad_x, grad)
+
+
+@pytest.mark.parametrize("op, shape, kwargs, values, dtype", with_dtypes(AVG))
+def test_avg_pool_matches_torch(op, shape, kwargs, values, dtype):
+    x = make_input(shape, values, dtype)
+    before = x.copy()
+    y = getattr(P, op)(x, **kwargs)
+    grad = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    (grad_x,) = getattr(P, op + "_backward")(grad, x, **kwargs)
+    want_y, want_grad = torch_forward_backward(op, x, kwargs, grad)
+    count, magnitude, grad_magnitude = avg_bounds(op, x, kwargs, grad)
+    assert_within_bound(y, want_y, count, magnitude, "output")
+    assert_within_bound(grad_x, want_grad, count, grad_magnitude, "grad_input")
+    np.testing.assert_array_equal(x, before)
+    assert not np.shares_memory(y, x) and not np.shares_memory(grad_x, grad)
+
+
+TINY = [c for c in MAX + AVG if np.prod(c[1]) <= 500]
+
+
+@pytest.mark.parametrize("op, shape, kwargs, values, dtype", with_dtypes(TINY))
+def test_vectorised_equals_definitional(op, shape, kwargs, values, dtype):
+    x = make_input(shape, values, dtype, seed=2)
+    extra = {"return_indices": True} if op.startswith("max") else {}
+    got, want = getattr(P, op)(x, **kwargs, **extra), getattr(D, op)(x, **kwargs, **extra)
+    out = got[0] if extra else got
+    grad = np.random.default_rng(3).standard_normal(out.shape).astype(dtype)
+    (grad_x,) = getattr(P, op + "_backward")(grad, x, **kwargs, **extra)
+    (want_grad,) = getattr(D, op + "_backward")(grad, x, **kwargs, **extra)
+    if extra:  # both tiers add the gradient in output order: exact, like the selection itself
+        for a, b, what in zip((*got, grad_x), (*want, want_grad), ("output", "indices", "grad_input")):
+            assert_exact(a, b, what)
+    else:
+        count, magnitude, grad_magnitude = avg_bounds(op, x, kwargs, grad)
+        assert_within_bound(got, want, count, magnitude, "output")
+        assert_within_bound(grad_x, want_grad, count, grad_magnitude, "grad_input")
+
+
+def test_tiny_cases_cover_every_op():
+    assert {c[0] for c in TINY} == {f"{kind}_pool{d}d" for kind in ("max", "avg") for d in (1, 2, 3)}
+
+
+def _torch_signature(op):
+    """torch's own signature: max pooling dispatches to ``*_with_indices`` (a Python function),
+    average pooling is a builtin whose docstring opens with its signature."""
+    if op.startswith("max"):
+        parameters = inspect.signature(getattr(T, op + "_with_indices")).parameters.values()
+        return [(p.name, p.default) for p in parameters]
+    text = getattr(T, op).__doc__.strip().splitlines()[0]
+    fields = [f.strip().split("=") for f in text[text.index("(") + 1: text.index(")")].split(",")]
+    return [(f[0], ast.literal_eval(f[1]) if len(f) > 1 else inspect.Parameter.empty) for f in fields]
+
+
+@pytest.mark.parametrize("op", [f"{kind}_pool{d}d" for kind in ("max", "avg") for d in (1, 2, 3)])
+def test_signatures_are_torchs_and_backward_prepends_grad_output(op):
+    forward = [(p.name, p.default) for p in inspect.signature(getattr(P, op)).parameters.values()]
+    backward = [(p.name, p.default) for p in inspect.signature(getattr(P, op + "_backward")).parameters.values()]
+    assert forward == _torch_signature(op)
+    assert backward == [("grad_output", inspect.Parameter.empty)] + forward
+    assert inspect.signature(getattr(D, op)) == inspect.signature(getattr(P, op))
+
+
+# The semantics worth spelling out, checked against torch on hand-made examples.
+
+def _max1d(x, *args, **kwargs):
+    """reference and torch: output, indices and gradient for an upstream gradient of ones."""
+    x = np.asarray(x, dtype=np.float64).reshape(1, 1, -1)
+    y, index = P.max_pool1d(x, *args, **kwargs, return_indices=True)
+    (grad,) = P.max_pool1d_backward(np.ones_like(y), x, *args, **kwargs)
+    named = dict(zip(("kernel_size", "stride", "padding", "dilation"), args), **kwargs)
+    want = torch_forward_backward("max_pool1d", x, named, np.ones_like(y), return_indices=True)
+    for a, b in zip((y, index, grad), want):
+        assert_exact(a, b, "hand-made")
+    return y[0, 0].tolist(), index[0, 0].tolist(), grad[0, 0].tolist()
+
+
+def test_ties_go_to_the_first_maximum_and_overlaps_accumulate():
+    y, index, grad = _max1d([2, 2, 1, 2, 2, 2], 3, 1)
+    assert index == [0, 1, 3, 3] and grad == [1, 1, 0, 2, 0, 0]
+
+
+def test_nan_wins_and_the_last_nan_is_the_index():
+    y, index, _ = _max1d([1, np.nan, 3, np.nan, 2, 0], 6)
+    assert np.isnan(y[0]) and index == [3]
+    _, index, _ = _max1d([np.inf, 2, np.inf, np.nan, np.inf], 2, 1)
+    assert index == [0, 2, 3, 3]  # once NaN is held, only a later NaN replaces it
+
+
+def test_padding_is_never_selected_not_even_against_minus_inf():
+    y, index, _ = _max1d([-np.inf, -np.inf, -np.inf], 2, 2, 1)
+    assert y == [-np.inf, -np.inf] and index == [0, 1]
+
+
+def test_ceil_mode_drops_a_last_window_that_starts_in_the_right_padding():
+    x = np.arange(5.0).reshape(1, 1, 5)
+    assert P.max_pool1d(x, 2, 2, 1, ceil_mode=True).shape[-1] == 3  # ⌈(5 + 2 − 2)/2⌉ + 1 = 4 naively
+    assert P.output_length(5, 2, 2, 1, 1, True) == 3 and P.output_length(6, 3, 2, 1, 1, True) == 4
+
+
+def test_avg_divisor_never_counts_the_overhang_past_the_padding():
+    cases = [  # (length, args, expected), args = (kernel_size, stride, padding, ceil_mode, count_include_pad)
+        (5, (3, 2, 1, True, True), [2 / 3, 1, 2 / 3]),  # windows [−1, 2), [1, 4), [3, 6): padding counts
+        (5, (3, 2, 1, True, False), [1, 1, 1]),  # clipped to [0, 5)
+        (5, (4, 3, 0, True, True), [1, 1]),  # [3, 7) overhangs [0, 5): divides by 2
+        (6, (3, 3, 1, True, True), [2 / 3, 1, 1 / 2]),  # [5, 8) reads x[5] and one padding zero, divides by 2
+    ]
+    for length, args, expected in cases:
+        x = np.ones((1, 1, length))
+        y = P.avg_pool1d(x, *args)
+        np.testing.assert_array_equal(y, T.avg_pool1d(torch.from_numpy(x), *args).numpy())
+        np.testing.assert_allclose(y[0, 0], expected, rtol=1e-15)
+
+
+# Rejection parity: torch refuses ⇒ the reference raises ValueError or TypeError naming the argument.
+
+def _spec(dims):
+    return (2, 3) + (7, 6, 5)[:dims]
+
+
+REJECT = [
+    ("max_pool1d", (5,), dict(kernel_size=2), "input"),
+    ("max_pool1d", (1, 1, 1, 5), dict(kernel_size=2), "input"),
+    ("max_pool2d", (5, 5), dict(kernel_size=2), "input"),
+    ("avg_pool2d", (1, 1, 1, 5, 5), dict(kernel_size=2), "input"),
+    ("avg_pool3d", (1, 5, 5), dict(kernel_size=2), "input"),
+    ("max_pool1d", (1, 1, 0), dict(kernel_size=1), "input"),
+    ("avg_pool1d", (2, 0, 4), dict(kernel_size=2), "input"),
+    ("max_pool2d", (0, 4, 4), dict(kernel_size=2), "input"),  # unbatched, no channels
+    ("max_pool3d", (2, 0, 4, 4, 4), dict(kernel_size=2), "input"),
+    ("avg_pool2d", (0, 2, 0, 4), dict(kernel_size=2), "input"),  # only the batch may be empty
+    ("max_pool1d", _spec(1), dict(kernel_size=(2, 2)), "kernel_size"),
+    ("max_pool2d", _spec(2), dict(kernel_size=(2, 2, 2)), "kernel_size"),
+    ("avg_pool3d", _spec(3), dict(kernel_size=()), "kernel_size"),
+    ("avg_pool1d", _spec(1), dict(kernel_size=0), "kernel_size"),
+    ("max_pool3d", _spec(3), dict(kernel_size=-1), "kernel_size"),
+    ("avg_pool2d", _spec(2), dict(kernel_size=2.0), "kernel_size"),
+    ("max_pool2d", _spec(2), dict(kernel_size=True), "kernel_size"),
+    ("max_pool1d", _spec(1), dict(kernel_size=2, stride=0), "stride"),
+    ("avg_pool2d", _spec(2), dict(kernel_size=2, stride=-1), "stride"),
+    ("avg_pool1d", _spec(1), dict(kernel_size=2, stride=(1, 2)), "stride"),
+    ("max_pool3d", _spec(3), dict(kernel_size=2, stride=(1, 2)), "stride"),
+    ("max_pool2d", _spec(2), dict(kernel_size=2, stride=1.0), "stride"),
+    ("max_pool1d", _spec(1), dict(kernel_size=2, padding=-1), "padding"),
+    ("avg_pool1d", _spec(1), dict(kernel_size=2, padding=2), "padding"),
+    ("max_pool2d", _spec(2), dict(kernel_size=(4, 2), padding=(1, 2)), "padding"),
+    ("max_pool2d", _spec(2), dict(kernel_size=3, padding=2, dilation=2), "padding"),  # dilation does not count
+    ("avg_pool3d", _spec(3), dict(kernel_size=3, padding=(1, 2, 1)), "padding"),
+    ("max_pool1d", _spec(1), dict(kernel_size=2, padding=(0, 1)), "padding"),
+    ("avg_pool2d", _spec(2), dict(kernel_size=2, padding=()), "padding"),
+    ("max_pool3d", _spec(3), dict(kernel_size=2, padding=1.0), "padding"),
+    ("max_pool1d", _spec(1), dict(kernel_size=2, dilation=0), "dilation"),
+    ("max_pool2d", _spec(2), dict(kernel_size=2, dilation=-1), "dilation"),
+    ("max_pool3d", _spec(3), dict(kernel_size=2, dilation=(1, 2)), "dilation"),
+    ("max_pool1d", _spec(1), dict(kernel_size=2, dilation=()), "dilation"),
+    ("max_pool2d", _spec(2), dict(kernel_size=2, ceil_mode=1), "ceil_mode"),
+    ("avg_pool1d", _spec(1), dict(kernel_size=2, ceil_mode=None), "ceil_mode"),
+    ("max_pool3d", _spec(3), dict(kernel_size=2, ceil_mode=np.bool_(True)), "ceil_mode"),
+    ("avg_pool2d", _spec(2), dict(kernel_size=2, count_include_pad=1), "count_include_pad"),
+    ("avg_pool3d", _spec(3), dict(kernel_size=2, count_include_pad=None), "count_include_pad"),
+    ("avg_pool2d", _spec(2), dict(kernel_size=2, divisor_override=0), "divisor_override"),
+    ("avg_pool3d", _spec(3), dict(kernel_size=2, divisor_override=2.0), "divisor_override"),
+    ("avg_pool2d", _spec(2), dict(kernel_size=2, divisor_override=True), "divisor_override"),
+    ("avg_pool1d", _spec(1), dict(kernel_size=2, divisor_override=2), "divisor_override"),  # avg_pool1d has none
+    ("avg_pool3d", (1, 1, 2, 5, 5), dict(kernel_size=3, stride=1, padding=1), "kernel_size"),  # padding fits it
+    ("avg_pool3d", (0, 1, 5, 5, 2), dict(kernel_size=3, stride=1, padding=1), "kernel_size"),
+    ("avg_pool3d", (1, 3, 5, 5), dict(kernel_size=(4, 1, 1), stride=4, ceil_mode=True), "kernel_size"),
+    ("max_pool1d", (1, 1, 3), dict(kernel_size=4, stride=4), "kernel_size"),  # zero output size
+    ("max_pool1d", (1, 1, 3), dict(kernel_size=4, stride=1, ceil_mode=True), "kernel_size"),
+    ("avg_pool2d", (1, 1, 3, 8), dict(kernel_size=(4, 2)), "kernel_size"),
+    ("max_pool3d", (1, 1, 4, 4, 4), dict(kernel_size=3, dilation=(1, 2, 1)), "kernel_size"),
+]
+
+
+def _reject_id(case):
+    op, shape, kwargs, blame = case
+    return f"{op}-{blame}-" + "-".join(f"{k}={v!r}" for k, v in kwargs.items()) + "-in" + "x".join(map(str, shape))
+
+
+@pytest.mark.parametrize("op, shape, kwargs, blame", REJECT, ids=[_reject_id(c) for c in REJECT])
+def test_rejects_what_torch_rejects_naming_the_argument(op, shape, kwargs, blame):
+    x = np.ones(shape)
+    with pytest.raises((RuntimeError, ValueError, TypeError)):
+        getattr(T, op)(torch.from_numpy(x), **kwargs)
+    for fn, args in ((getattr(P, op), (x,)), (getattr(P, op + "_backward"), (np.ones(1), x))):
+        with pytest.raises((ValueError, TypeError)) as info:
+            fn(*args, **kwargs)
+        message = str(info.value)
+        assert blame in message, message
+        if blame in kwargs and "unexpected keyword" not in message:  # Python's own message shows no value
+            assert repr(kwargs[blame]) in message or str(kwargs[blame]) in message, message
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float16])
+def test_non_contract_dtypes_are_refused_by_type(dtype):
+    """torch pools int64 (average) and float16; the contract takes float32 and float64 only."""
+    x = np.ones((1, 2, 6), dtype)
+    assert T.avg_pool1d(torch.from_numpy(x), 2).dtype == torch.from_numpy(x).dtype
+    for op in ("max_pool1d", "avg_pool1d"):
+        with pytest.raises(TypeError, match=f"input.dtype={np.dtype(dtype)}"):
+            getattr(P, op)(x, 2)
+
+
+def test_lists_are_refused_by_type():
+    with pytest.raises(TypeError, match="input"):
+        P.max_pool1d([[[1.0, 2.0]]], 2)
+
+
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_backward_checks_grad_output(op):
+    x = np.ones((2, 3, 6, 4))
+    with pytest.raises(ValueError, match=r"grad_output.*\(2, 3, 3, 2\)"):
+        getattr(P, op + "_backward")(np.ones((2, 3, 3, 3)), x, 2)
+    with pytest.raises(TypeError, match="grad_output.dtype=float32"):
+        getattr(P, op + "_backward")(np.ones((2, 3, 3, 2), np.float32), x, 2)
+
+
+def test_window_of_only_padding_is_refused_where_torch_indexes_outside_the_plane():
+    """Deliberate deviation: with dilation, the first window can skip over the whole input
+    (L = 3, k = 2, d = 4, pad = 1 reads positions −1 and 3). torch 2.13 accepts it, gives −inf
+    and the index 3, outside the plane, and its backward writes through that index: into the
+    next plane's gradient, or past the end of the buffer (the process often aborts with
+    "double free or corruption"), so torch's backward is never called here."""
+    x = np.arange(3.0).reshape(1, 1, 3)
+    y, index = T.max_pool1d(torch.from_numpy(x), 2, 1, 1, 4, return_indices=True)
+    assert y.item() == -np.inf and index.item() == 3
+    with pytest.raises(ValueError, match="dilation=4"):
+        P.max_pool1d(x, 2, 1, 1, 4)
+    # in 2-d the index lands in the next plane: plane 0's gradient would go to plane 1
+    x = np.arange(8.0).reshape(1, 2, 1, 4)
+    _, index = T.max_pool2d(torch.from_numpy(x), (2, 1), (3, 1), (1, 0), (2, 1), return_indices=True)
+    assert index.flatten().tolist() == [4, 5, 6, 7] * 2  # each plane holds offsets 0 … 3
+    with pytest.raises(ValueError, match="dilation"):
+        P.max_pool2d(x, (2, 1), (3, 1), (1, 0), (2, 1))
