@@ -15,7 +15,7 @@ import torch
 
 from .ops import OPS
 
-QUANTITIES = ("output", "grad_input", "grad_weight", "grad_bias")
+QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target")
 
 
 def configuration(case, seed: int) -> str:
@@ -88,12 +88,14 @@ def _num(value) -> str:
 
 
 def summary_table(outcomes) -> str:
-    header = ["op", "dtype", "cases", "passed", "failed", "skipped", *QUANTITIES, "err/tol"]
+    rows = sorted(summarise(outcomes).items())
+    shown = [q for q in QUANTITIES if any(q in row["errors"] for _, row in rows)] or list(QUANTITIES[:1])
+    header = ["op", "dtype", "cases", "passed", "failed", "skipped", *shown, "err/tol"]
     body = []
-    for (op, dtype), row in sorted(summarise(outcomes).items()):
+    for (op, dtype), row in rows:
         body.append(
             [op, dtype, *(str(row[k]) for k in ("cases", "passed", "failed", "skipped"))]
-            + [_num(row["errors"].get(q)) for q in QUANTITIES]
+            + [_num(row["errors"].get(q)) for q in shown]
             + [f"{row['ratio']:.2f}" if row["ratio"] < 100 else f"{row['ratio']:.1e}"]
         )
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]

@@ -81,6 +81,18 @@ def invalid_layer_cases() -> list[Case]:
     return [replace(c, invalid=True, blame=b) for c, b in zip(cases, blames)]
 
 
+def _every_window_reads_input(length, kernel, stride, padding, dilation, ceil_mode) -> bool:
+    """False when some window reads padding alone: torch 2.13 then indexes outside the input
+    plane (wrong indices, gradients written into the next plane, heap corruption), a call
+    the reference refuses (README, deviations) and the grid must not hand to torch."""
+    extra = stride - 1 if ceil_mode else 0
+    out = (length + 2 * padding - dilation * (kernel - 1) - 1 + extra) // stride + 1
+    if ceil_mode and (out - 1) * stride >= length + padding:
+        out -= 1
+    starts = (i * stride - padding for i in range(out))
+    return all(any(0 <= start + t * dilation < length for t in range(kernel)) for start in starts)
+
+
 def pool_grid(kind: str, dims: int, count: int, seed: int = 0) -> list[Case]:
     """Valid max ('max') or average ('avg') pooling calls, anisotropic, every argument drawn."""
     rng = np.random.default_rng([seed, 20 + dims + (3 if kind == "avg" else 0)])
@@ -97,6 +109,10 @@ def pool_grid(kind: str, dims: int, count: int, seed: int = 0) -> list[Case]:
         x_shape = ((channels,) if batch == "unbatched" else (int(batch), channels)) + length
         kwargs = dict(stride=stride, padding=padding[0] if len(set(padding)) == 1 else padding,
                       ceil_mode=bool(rng.random() < 0.4))
+        steps = kernel if stride is None else stride
+        if not all(_every_window_reads_input(n, k, s, p, d, kwargs["ceil_mode"])
+                   for n, k, s, p, d in zip(length, kernel, steps, padding, dilation)):
+            continue
         if kind == "max":
             kwargs.update(dilation=dilation, return_indices=bool(rng.random() < 0.4))
         else:

@@ -134,7 +134,7 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
 
 def check_grad_output(geo: Geometry, grad_output, input, weight):
     """``grad_output`` must be an array of the forward output's shape and dtype."""
-    op = geo.op + "_backward"
+    op = geo.op  # the backward's geometry already carries its name
     _check.float_array(op, "grad_output", grad_output)
     _check.same_dtype(op, grad_output=grad_output, input=input)
     batch = () if geo.batch_added else input.shape[:1]

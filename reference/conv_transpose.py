@@ -102,7 +102,7 @@ class Vectorised:
 
 
 def check_grad_output(geo: Geometry, grad_output, input, weight):
-    op = geo.op + "_backward"
+    op = geo.op  # the backward's geometry already carries its name
     _check.float_array(op, "grad_output", grad_output)
     _check.same_dtype(op, grad_output=grad_output, input=input)
     batch = () if geo.batch_added else input.shape[:1]

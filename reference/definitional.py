@@ -14,6 +14,20 @@ import itertools
 import numpy as np
 
 from . import conv as _conv, conv_transpose as _conv_transpose, padding as _padding
+from .definitional_pooling import (  # noqa: F401  (the pooling tier lives in its own module)
+    max_pool1d,
+    max_pool1d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool3d,
+    max_pool3d_backward,
+    avg_pool1d,
+    avg_pool1d_backward,
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool3d,
+    avg_pool3d_backward,
+)
 
 
 def _positions(shape):

@@ -22,6 +22,20 @@ from .conv_transpose import (
     conv_transpose3d_backward,
 )
 from .padding import pad, pad_backward
+from .pooling import (
+    max_pool1d,
+    max_pool1d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool3d,
+    max_pool3d_backward,
+    avg_pool1d,
+    avg_pool1d_backward,
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool3d,
+    avg_pool3d_backward,
+)
 
 __all__ = [
     "conv1d",
@@ -38,4 +52,16 @@ __all__ = [
     "conv_transpose3d_backward",
     "pad",
     "pad_backward",
+    "max_pool1d",
+    "max_pool1d_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "max_pool3d",
+    "max_pool3d_backward",
+    "avg_pool1d",
+    "avg_pool1d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "avg_pool3d",
+    "avg_pool3d_backward",
 ]

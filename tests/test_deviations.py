@@ -38,3 +38,14 @@ def test_non_contract_dtypes_torch_accepts(dtype):
     assert T.conv1d(torch.from_numpy(x), torch.from_numpy(w)).dtype == torch.from_numpy(x).dtype
     with pytest.raises(TypeError, match=f"input.dtype={np.dtype(dtype)}"):
         F.conv1d(x, w)
+
+
+def test_max_pool_window_of_padding_alone_torch_indexes_outside_the_plane():
+    # L = 3, k = 2, d = 4, p = 1: the first window reads positions -1 and 3, both padding.
+    # Only torch's forward is called: its backward writes into the next plane or past the
+    # buffer (heap corruption was seen).
+    x = np.arange(3.0).reshape(1, 1, 3)
+    out, index = T.max_pool1d(torch.from_numpy(x), 2, stride=1, padding=1, dilation=4, return_indices=True)
+    assert out[0, 0, 0] == -np.inf and index[0, 0, 0] >= 3  # an index outside the 3-long plane
+    with pytest.raises(ValueError, match="dilation"):
+        F.max_pool1d(x, 2, stride=1, padding=1, dilation=4)
