@@ -86,7 +86,8 @@ def _softmax_parts(x, dim):
         total = e.sum(axis=dim, keepdims=True)
         p = e / total
         n = x.shape[dim] if x.ndim else 1
-        budget = n + 3 + np.log(max(n, 1)) + np.sum(p * gap, axis=dim, keepdims=True)
+        # entries with p = 0 (x = −inf, or underflow) add nothing, even where their gap is inf
+        budget = n + 3 + np.log(max(n, 1)) + np.sum(np.where(p > 0, p * gap, 0.0), axis=dim, keepdims=True)
         return gap, p, np.abs(np.log(total)), budget, n
 
 
@@ -99,9 +100,10 @@ def softmax(case, arrays, grad_output, truth, grads):
     dim, eps = case.kwargs["dim"], _eps(case)
     gap, p, _, budget, n = _softmax_parts(_wide(arrays[0]), dim)
     g = np.abs(_wide(grad_output))
+    tiny = float(np.finfo(case.dtype).tiny)  # results below it round to subnormals or zero
     with np.errstate(invalid="ignore"):
-        weighted = np.sum(g * p * (1 + gap), axis=dim, keepdims=True)
-        return 2 * eps * (budget + gap) * p, [4 * eps * p * (budget + n + gap) * (g + 2 * weighted)]
+        weighted = np.sum(np.where(p > 0, g * p * (1 + gap), 0.0), axis=dim, keepdims=True)
+        return 2 * eps * (budget + gap) * p + tiny, [4 * eps * p * (budget + n + gap) * (g + 2 * weighted) + tiny]
 
 
 def log_softmax(case, arrays, grad_output, truth, grads):
@@ -113,7 +115,8 @@ def log_softmax(case, arrays, grad_output, truth, grads):
     g = np.abs(_wide(grad_output))
     with np.errstate(invalid="ignore"):
         spread = np.sum(g, axis=dim, keepdims=True) * (n + 2 + gap + log_total + budget)
-        return 2 * eps * (gap + log_total + budget + np.abs(truth)), [2 * eps * (g + p * spread)]
+        tiny = float(np.finfo(case.dtype).tiny)
+        return 2 * eps * (gap + log_total + budget + np.abs(truth)), [2 * eps * (g + p * spread) + tiny]
 
 
 def mse_loss(case, arrays, grad_output, truth, grads):

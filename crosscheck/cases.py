@@ -72,8 +72,8 @@ def draw(rng, kind: str, shape, dtype) -> np.ndarray:
 
     Integer dtypes (a rejection case's int64 input) get normal draws × 4, truncated.
     """
-    if kind.startswith("classes:"):
-        return rng.integers(0, int(kind.split(":")[1]), size=shape).astype(dtype)
+    if kind.startswith("classes:"):  # labels are int64 whatever the case's float dtype
+        return rng.integers(0, int(kind.split(":")[1]), size=shape).astype(np.int64)
     if kind == "integers":
         return rng.integers(-3, 4, size=shape).astype(dtype)
     data = rng.standard_normal(shape)

@@ -14,6 +14,24 @@ import itertools
 import numpy as np
 
 from . import conv as _conv, conv_transpose as _conv_transpose, padding as _padding
+from .definitional_dense import (  # noqa: F401  (the dense, activation and loss tier)
+    linear,
+    linear_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    tanh,
+    tanh_backward,
+    softmax,
+    softmax_backward,
+    log_softmax,
+    log_softmax_backward,
+    mse_loss,
+    mse_loss_backward,
+    cross_entropy,
+    cross_entropy_backward,
+)
 from .definitional_pooling import (  # noqa: F401  (the pooling tier lives in its own module)
     max_pool1d,
     max_pool1d_backward,

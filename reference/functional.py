@@ -5,6 +5,28 @@ gradient per array argument, in signature order (None for an argument that was N
 math of each op (its index equation, output size and the derivation of its backward) is in
 the docstring of the module that implements it.
 """
+from .activations import (
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    tanh,
+    tanh_backward,
+    softmax,
+    softmax_backward,
+    log_softmax,
+    log_softmax_backward,
+)
+from .dense import (
+    linear,
+    linear_backward,
+)
+from .losses import (
+    mse_loss,
+    mse_loss_backward,
+    cross_entropy,
+    cross_entropy_backward,
+)
 from .conv import (
     conv1d,
     conv1d_backward,
@@ -38,6 +60,22 @@ from .pooling import (
 )
 
 __all__ = [
+    "linear",
+    "linear_backward",
+    "relu",
+    "relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_backward",
+    "softmax",
+    "softmax_backward",
+    "log_softmax",
+    "log_softmax_backward",
+    "mse_loss",
+    "mse_loss_backward",
+    "cross_entropy",
+    "cross_entropy_backward",
     "conv1d",
     "conv1d_backward",
     "conv2d",

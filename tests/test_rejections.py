@@ -7,8 +7,9 @@ import pytest
 
 import reference.functional as F
 from crosscheck.table import invalid_cases
+from crosscheck.table_layers import invalid_layer_cases
 
-INVALID = [case for case in invalid_cases() for case in (case.with_dtype("float64"), case.with_dtype("float32"))]
+INVALID = [case for case in invalid_cases() + invalid_layer_cases() for case in (case.with_dtype("float64"), case.with_dtype("float32"))]
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[c.key for c in INVALID])

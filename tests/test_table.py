@@ -7,17 +7,18 @@ import pytest
 import torch
 
 from crosscheck.compare import torch_rejection
-from crosscheck.table import cases_for, conv_grid, invalid_cases, named_cases
+from crosscheck.table import cases_for, conv_grid, invalid_cases, named_cases, named_transpose_cases
+from crosscheck.table_layers import invalid_layer_cases, named_layer_cases
 
 
-@pytest.mark.parametrize("case", invalid_cases(), ids=lambda c: c.id)
+@pytest.mark.parametrize("case", invalid_cases() + invalid_layer_cases(), ids=lambda c: c.id)
 def test_torch_rejects_every_invalid_case(case):
     for dtype in ("float64", "float32"):
         c = case.with_dtype(dtype)
         assert torch_rejection(c.op, c.arrays(0), c.kwargs) is not None, f"torch accepts {c.key}"
 
 
-@pytest.mark.parametrize("case", named_cases(), ids=lambda c: c.id)
+@pytest.mark.parametrize("case", named_cases() + named_transpose_cases() + named_layer_cases(), ids=lambda c: c.id)
 def test_torch_accepts_every_named_case(case):
     assert torch_rejection(case.op, case.arrays(0), case.kwargs) is None
 
