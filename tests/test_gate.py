@@ -44,8 +44,10 @@ def _describe(outcome) -> str:
 
 def test_there_are_mutants_of_every_kind():
     assert len(MUTANTS) >= 16, MUTANTS
-    caught_on = {importlib.import_module(f"tests.impls.broken.{name}").GATE["quantity"] for name in MUTANTS}
-    assert {"output", "grad_input", "grad_weight", "grad_bias", "gradients", "rejection", "input"} <= caught_on
+    gates = [importlib.import_module(f"tests.impls.broken.{name}").GATE for name in MUTANTS]
+    caught_on = {gate["quantity"] for gate in gates} | {q for gate in gates for q in gate.get("also", ())}
+    kinds = {"output", "indices", "grad_input", "grad_weight", "grad_bias", "gradients", "rejection", "input"}
+    assert kinds <= caught_on, kinds - caught_on
 
 
 @pytest.mark.parametrize("name", MUTANTS)
