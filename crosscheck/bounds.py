@@ -3,7 +3,9 @@ from the float64 truth. Each bound is derived from the op's arithmetic, not tune
 
 A bound takes ``(case, arrays, grad_output, truth, grads)``: the case, its (pristine) array
 arguments, the upstream gradient, and torch's float64 output and gradients; and returns the
-tolerance of the output and of each gradient (None where the gradient is None).
+tolerance of the output and of each gradient (None where the gradient is None). Bounds
+that measure sums by rerunning the op take ``run``, the float64 oracle that reruns it
+(torch by default; the tests of the two reference tiers pass the loop tier instead).
 """
 from __future__ import annotations
 
@@ -12,34 +14,39 @@ import numpy as np
 from .tolerance import tolerance
 
 
-def _aux(case, arrays, grad_output, transform, grad_transform):
-    """torch in float64 on transformed arrays and upstream gradient (see multilinear)."""
+def torch_run(case, arrays, grad_output):
+    """The op's output and gradients from torch in float64."""
     from .compare import torch_forward_backward
 
-    changed = [None if a is None else transform(name, a) for name, a in zip(case.arg_names, arrays)]
-    result = torch_forward_backward(case.op, changed, case.kwargs, grad_transform(grad_output))
+    result = torch_forward_backward(case.op, arrays, case.kwargs, grad_output)
     return result.output, result.grads
 
 
-def multilinear(case, arrays, grad_output, truth, grads):
+def _aux(case, arrays, grad_output, transform, grad_transform, run):
+    """``run`` on transformed arrays and upstream gradient (see multilinear)."""
+    changed = [None if a is None else transform(name, a) for name, a in zip(case.arg_names, arrays)]
+    return run(case, changed, grad_transform(grad_output))
+
+
+def multilinear(case, arrays, grad_output, truth, grads, run=torch_run):
     """For ops whose every result entry is a sum of products of argument entries (conv,
     pad, linear, average pooling): ``(n + 1)·eps·Σ|terms|``, with ``Σ|terms|`` measured by a run
     on absolute values and ``n`` by a run on ones (see :mod:`crosscheck.tolerance`)."""
-    mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs)
-    count, count_grads = _aux(case, arrays, grad_output, lambda _, a: np.ones_like(a), np.ones_like)
+    mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs, run)
+    count, count_grads = _aux(case, arrays, grad_output, lambda _, a: np.ones_like(a), np.ones_like, run)
     dtype = case.dtype
     return tolerance(count, mag, dtype), [
         None if m is None else tolerance(n, m, dtype) for n, m in zip(count_grads, mag_grads)
     ]
 
 
-def selection(case, arrays, grad_output, truth, grads):
+def selection(case, arrays, grad_output, truth, grads, run=torch_run):
     """For ops that select entries (max pooling, relu): the output is a copy of input
     entries, so it must be exact; each gradient entry is a sum of the upstream entries
     routed to it, sized like a multilinear sum by rerunning with |grad_output| and with ones
     on the *same* inputs (so the same entries are selected)."""
-    _, mag_grads = _aux(case, arrays, grad_output, lambda _, a: a, np.abs)
-    _, count_grads = _aux(case, arrays, grad_output, lambda _, a: a, np.ones_like)
+    _, mag_grads = _aux(case, arrays, grad_output, lambda _, a: a, np.abs, run)
+    _, count_grads = _aux(case, arrays, grad_output, lambda _, a: a, np.ones_like, run)
     return np.zeros(np.shape(truth)), [
         None if m is None else tolerance(n, m, case.dtype) for n, m in zip(count_grads, mag_grads)
     ]
@@ -53,12 +60,12 @@ def _wide(a):
     return None if a is None else np.asarray(a, dtype=np.float64)
 
 
-def averaging(case, arrays, grad_output, truth, grads):
+def averaging(case, arrays, grad_output, truth, grads, run=torch_run):
     """Average pooling: each entry sums at most ``|k|`` terms (the kernel volume) and divides
     once, so ``(|k| + 2)·eps·Σ|terms|/divisor``, the magnitude from a run on absolute values.
     The gradient spreads each upstream entry over a window: an input entry collects at most
     ``|k|`` of them (one per window it lies in, and windows start ≥ 1 apart)."""
-    mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs)
+    mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs, run)
     kernel = case.kwargs["kernel_size"]
     volume = float(np.prod(kernel)) if isinstance(kernel, (tuple, list)) else float(kernel) ** int(case.op[-2])
     eps = _eps(case)
