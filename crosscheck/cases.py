@@ -66,6 +66,7 @@ def draw(rng, kind: str, shape, dtype) -> np.ndarray:
 
     normal       standard normal draws
     integers     integers in [−3, 3]: windows hold equal values, so max-pool ties occur
+    zeros        the same with every third entry +0.0 and the second −0.0
     specials     normal, with a fifth of the entries NaN, +inf, −inf, +0.0 or −0.0
     large        normal × 1e4 (logits whose exp overflows unless the max is subtracted)
     classes:C    integer class labels in [0, C)
@@ -76,6 +77,12 @@ def draw(rng, kind: str, shape, dtype) -> np.ndarray:
         return rng.integers(0, int(kind.split(":")[1]), size=shape).astype(np.int64)
     if kind == "integers":
         return rng.integers(-3, 4, size=shape).astype(dtype)
+    if kind == "zeros":  # integers with every third entry 0 and a −0.0: relu at exactly zero
+        data = rng.integers(-3, 4, size=shape).astype(dtype)
+        flat = data.reshape(-1)
+        flat[::3] = 0
+        flat[1:2] = -0.0
+        return data
     data = rng.standard_normal(shape)
     if kind == "large":
         data = data * 1e4

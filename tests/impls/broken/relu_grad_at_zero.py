@@ -5,10 +5,9 @@ zeroes entries whose value is ≤ 0), and the contract is torch's vector-Jacobia
 mutant keeps the upstream gradient where x = 0 (and −0.0). NaN passes through both. The
 output is torch's.
 
-Revealed by: grad_input of cases holding a 0: ``relu-x2x5-input=specials`` (±0.0 among the
-specials), integer grid cases (integers in [−3, 3], a seventh of them 0) and, in float32,
-``relu-x3x4-input=integers-zeros``; normal draws are never 0. (With seed 0 the float64 draw of
-the ``zeros`` case happens to hold no 0, so the gate runs both dtypes.)
+Revealed by: grad_input of cases holding a 0: ``relu-x3x4-input=zeros-at-zero`` (every third
+entry +0.0, one −0.0, in both dtypes), ``relu-x2x5-input=specials`` (±0.0 among the specials)
+and integer grid cases (integers in [−3, 3], a seventh of them 0); normal draws are never 0.
 """
 import numpy as np
 
