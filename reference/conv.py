@@ -221,7 +221,8 @@ class _Im2col:
             view = windows[self._index(tile)]
             cols = buffer[: view.size].reshape(view.shape)
             np.copyto(cols, view)
-            yield tile, cols.reshape(self.geo.groups, -1, _size(view.shape[1 + self.geo.dims:]))
+            rows = _size(view.shape[: 1 + self.geo.dims]) // self.geo.groups  # explicit: columns may be 0
+            yield tile, cols.reshape(self.geo.groups, rows, _size(view.shape[1 + self.geo.dims:]))
 
     def positions(self, matrix: np.ndarray, tile) -> np.ndarray:
         """View the ``(X, columns)`` matrix of a tile at its output positions, ``(X, B, rows, ...)``."""

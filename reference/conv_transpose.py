@@ -72,7 +72,7 @@ def geometry(op, dims, input, weight, bias, stride, padding, output_padding, gro
         (n - 1) * s - 2 * p + d * (k - 1) + q + 1
         for n, s, p, d, k, q in zip(in_spatial, stride, padding, dilation, kernel, output_padding)
     )
-    if any(n <= 0 for n in out):
+    if any(n <= 0 for n in out):  # torch's float64 path refuses 0 too; its float32 (oneDNN) path returns it
         raise ValueError(
             f"{op}: the output would be empty, (L − 1)·s − 2p + d(k − 1) + output_padding + 1 = {out} for "
             f"input.shape={input.shape}, weight.shape={weight.shape}, stride={stride}, padding={padding}, "

@@ -49,3 +49,15 @@ def test_max_pool_window_of_padding_alone_torch_indexes_outside_the_plane():
     assert out[0, 0, 0] == -np.inf and index[0, 0, 0] >= 3  # an index outside the 3-long plane
     with pytest.raises(ValueError, match="dilation"):
         F.max_pool1d(x, 2, stride=1, padding=1, dilation=4)
+
+
+def test_conv_transpose_empty_output_torch_answers_by_dtype():
+    # (8 − 1)·1 − 2·5 + (3 − 1) + 1 = 0: float32 (oneDNN) returns an empty output, float64 refuses
+    x, w = np.ones((2, 4, 8, 8)), np.ones((4, 3, 3, 3))
+    empty = T.conv_transpose2d(torch.from_numpy(x).float(), torch.from_numpy(w).float(), padding=5)
+    assert tuple(empty.shape) == (2, 3, 0, 0)
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        T.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), padding=5)
+    for dtype in (np.float32, np.float64):  # the reference answers one way for both
+        with pytest.raises(ValueError, match="output would be empty"):
+            F.conv_transpose2d(x.astype(dtype), w.astype(dtype), padding=5)
