@@ -82,8 +82,9 @@ def resolve_padding(op: str, padding, dims: int, kernel, stride, dilation):
     return tuple((p, p) for p in _check.int_tuple(op, "padding", padding, dims, minimum=0))
 
 
-def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -> Geometry:
-    """Validate a convolution call the way torch does and describe its shapes."""
+def check_arrays(op, dims, input, weight, bias, groups) -> int:
+    """What every (transposed) convolution checks first: float arrays of one dtype, the
+    ranks, and a positive int ``groups`` (returned)."""
     _check.float_array(op, "input", input)
     _check.float_array(op, "weight", weight)
     if bias is not None:
@@ -94,6 +95,12 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
     groups = _check.int_arg(op, "groups", groups)
     if groups < 1:
         raise ValueError(f"{op}: groups must be positive, got groups={groups}")
+    return groups
+
+
+def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -> Geometry:
+    """Validate a convolution call the way torch does and describe its shapes."""
+    groups = check_arrays(op, dims, input, weight, bias, groups)
     stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
     dilation = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
     kernel = weight.shape[2:]

@@ -27,22 +27,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import _check
-from .conv import Geometry, _correlate, _weight_grad, _weight_matrix, input_grad
+from .conv import Geometry, _correlate, _weight_grad, _weight_matrix, check_arrays, input_grad
 
 
 def geometry(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation) -> Geometry:
     """Validate a transposed-convolution call as torch does; describe it as the convolution
     whose input gradient it is (``in_spatial`` is this op's output, ``out_spatial`` its input)."""
-    _check.float_array(op, "input", input)
-    _check.float_array(op, "weight", weight)
-    if bias is not None:
-        _check.float_array(op, "bias", bias)
-    _check.same_dtype(op, input=input, weight=weight, bias=bias)
-    _check.rank(op, "input", input, (dims + 1, dims + 2))
-    _check.rank(op, "weight", weight, (dims + 2,))
-    groups = _check.int_arg(op, "groups", groups)
-    if groups < 1:
-        raise ValueError(f"{op}: groups must be positive, got groups={groups}")
+    groups = check_arrays(op, dims, input, weight, bias, groups)
     stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
     padding = _check.int_tuple(op, "padding", padding, dims, minimum=0)
     output_padding = _check.int_tuple(op, "output_padding", output_padding, dims, minimum=0)
