@@ -193,14 +193,26 @@ def taps(kernel):
     return itertools.product(*(range(k) for k in kernel))
 
 
-def _flat_offsets(geo: Geometry, positions) -> np.ndarray:
-    """``Σ_a j_a·S_a`` for per-axis position arrays ``j_a`` (one per output index), broadcast
-    to ``out_spatial``: offsets into an unpadded plane."""
-    strides = _windows.flat_strides(geo.in_spatial)
-    total = np.zeros(geo.out_spatial, dtype=np.int64)
-    for a, (j, stride) in enumerate(zip(positions, strides)):
-        total = total + j.reshape((-1,) + (1,) * (geo.dims - 1 - a)) * stride
+def _tap_numbers(geo: Geometry, per_axis) -> np.ndarray:
+    """Row-major tap numbers ``Σ_a p_a·Π_{b>a} k_b`` from per-axis tap arrays (one per output
+    index), broadcast to ``out_spatial``."""
+    total = np.zeros(geo.out_spatial, dtype=np.int32)
+    for a, p in enumerate(per_axis):
+        total = total * geo.kernel[a] + p.reshape((-1,) + (1,) * (geo.dims - 1 - a))
     return total
+
+
+def _offsets_of_taps(geo: Geometry, numbers: np.ndarray) -> np.ndarray:
+    """int64 offsets into the unpadded plane of the taps numbered ``numbers`` (row-major)."""
+    offsets = np.zeros(numbers.shape, dtype=np.int64)
+    strides = _windows.flat_strides(geo.in_spatial)
+    rest = numbers.astype(np.int64)
+    for a in reversed(range(geo.dims)):
+        p = rest % geo.kernel[a]
+        rest //= geo.kernel[a]
+        start = geo.starts(a).reshape((-1,) + (1,) * (geo.dims - 1 - a))
+        offsets += (start + p * geo.dilation[a]) * strides[a]
+    return offsets
 
 
 def divisor(geo: Geometry) -> np.ndarray:
@@ -223,35 +235,37 @@ class Vectorised:
 
     @staticmethod
     def max_pool(geo: Geometry, x: np.ndarray):
-        """Scan the taps in row-major order keeping the running maximum and its offset; a tap
-        replaces it when strictly larger (so ties keep the first) or NaN (so the last NaN
-        wins). Padding holds −∞, which never replaces: the scan starts at −∞ with the offset
-        of the window's first tap inside the input."""
+        """Scan the taps in row-major order keeping the running maximum and the number of the
+        tap that holds it; a tap replaces it when strictly larger (so ties keep the first) or
+        NaN (so the last NaN wins). Padding holds −∞, which never replaces: the scan starts at
+        −∞ with the window's first tap inside the input. The winning taps become plane offsets
+        once, at the end."""
         view = _windows.windows(_padding.constant(x, geo.pad_pairs, -np.inf), geo.kernel, geo.stride, geo.dilation)
         best = np.full(x.shape[:2] + geo.out_spatial, -np.inf, dtype=x.dtype)
-        first = [geo.starts(a) + first_read(geo.starts(a), k, d, n)[0] * d
+        first = [first_read(geo.starts(a), k, d, n)[0]
                  for a, (k, d, n) in enumerate(zip(geo.kernel, geo.dilation, geo.in_spatial))]
-        index = np.empty(best.shape, dtype=np.int64)
-        index[...] = _flat_offsets(geo, first)
+        winner = np.empty(best.shape, dtype=np.int32)
+        winner[...] = _tap_numbers(geo, first)
         take = np.empty(best.shape, dtype=bool)
-        for tap in taps(geo.kernel):
+        nan_inside = bool(np.isnan(x).any())  # the NaN rule costs a pass per tap: only when needed
+        for number, tap in enumerate(taps(geo.kernel)):
             value = view[(Ellipsis,) + tap]
             np.greater(value, best, out=take)
-            take |= np.isnan(value)
+            if nan_inside:
+                take |= np.isnan(value)
             np.copyto(best, value, where=take)
-            offsets = _flat_offsets(geo, [geo.starts(a) + p * d for a, (p, d) in enumerate(zip(tap, geo.dilation))])
-            np.copyto(index, offsets, where=take)
-        return best, index
+            np.copyto(winner, number, where=take)
+        return best, _offsets_of_taps(geo, winner)
 
     @staticmethod
     def max_pool_backward(geo: Geometry, gy: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """``∂E/∂x[n, c, idx[n, c, i]] += gy[n, c, i]``, output positions in order per plane."""
+        """``∂E/∂x[n, c, idx[n, c, i]] += gy[n, c, i]``: one weighted histogram of the flat
+        indices (in float64, then rounded once to the input's dtype)."""
         _, index = Vectorised.max_pool(geo, x)
         planes, plane = x.shape[0] * x.shape[1], int(np.prod(geo.in_spatial))
-        grad = np.zeros(planes * plane, dtype=x.dtype)
         target = index.reshape(planes, int(np.prod(geo.out_spatial))) + (np.arange(planes, dtype=np.int64) * plane)[:, None]
-        np.add.at(grad, target.ravel(), gy.ravel())
-        return grad.reshape(x.shape)
+        grad = np.bincount(target.ravel(), weights=gy.ravel(), minlength=planes * plane)
+        return grad.astype(x.dtype).reshape(x.shape)
 
     @staticmethod
     def avg_pool(geo: Geometry, x: np.ndarray) -> np.ndarray:
