@@ -1,0 +1,169 @@
+"""Pooling layers, as ``torch.nn.MaxPool1d/2d/3d`` and ``torch.nn.AvgPool1d/2d/3d``; the math is
+:mod:`reference.pooling`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _check
+from .module import Module, _op
+
+
+def _flag(op: str, name: str, value) -> bool:
+    """torch's pooling ops take only a Python bool here (``ceil_mode=1`` is a TypeError)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a bool, got {name}={value!r}")
+    return value
+
+
+def _pool_geometry(op: str, n: int, kernel_size, stride, padding, dilation=1):
+    """Normalised ``(kernel, stride, padding, dilation)``: stride None (or empty) means the
+    kernel, as in torch, and padding may be at most half the kernel on every axis."""
+    kernel = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
+    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    stride = kernel if empty else _check.int_tuple(op, "stride", stride, n, minimum=1)
+    pads = _check.int_tuple(op, "padding", padding, n, minimum=0)
+    dilation = _check.int_tuple(op, "dilation", dilation, n, minimum=1)
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
+        raise ValueError(
+            f"{op}: padding must be at most half of kernel_size on every axis, got padding={padding!r}, "
+            f"kernel_size={kernel_size!r}"
+        )
+    return kernel, stride, pads, dilation
+
+
+class _MaxPoolNd(Module):
+    """Max pooling as ``torch.nn.MaxPool1d/2d/3d``, same constructor (note torch's order:
+    ``return_indices`` before ``ceil_mode``). The math is :func:`reference.functional.max_pool2d`
+    and its backward (see :mod:`reference.pooling`): each output is an entry of its window, and
+    the backward adds each upstream entry into the position it was taken from.
+
+    With ``return_indices=True``, ``forward`` returns ``(output, indices)`` like torch (int64 flat
+    offsets into each input plane), and ``backward`` takes the gradient of ``output``.
+
+    The constructor refuses what torch only refuses at the first forward (a non-positive kernel,
+    stride or dilation, negative padding or padding over half the kernel, a ``ceil_mode`` that
+    is not a bool), naming the argument and its value.
+    """
+
+    dims = 0
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        op = type(self).__name__
+        geometry = _pool_geometry(op, self.dims, kernel_size, stride, padding, dilation)
+        self.kernel_size, self.stride, self.padding, self.dilation = geometry
+        self.return_indices = bool(return_indices)
+        self.ceil_mode = _flag(op, "ceil_mode", ceil_mode)
+
+    def _args(self):
+        return self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+
+    def forward(self, x: np.ndarray):
+        """``x`` ``(N, C, *L)`` or ``(C, *L)`` → ``(N, C, *L_out)``, and the indices if asked."""
+        result = _op(f"max_pool{self.dims}d")(x, *self._args(), self.return_indices)
+        self._saved_for_backward = (x,)
+        return result
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """``∂E/∂y`` (of the output, not the indices) → ``∂E/∂x``."""
+        (x,) = self._saved()
+        (grad_input,) = _op(f"max_pool{self.dims}d_backward")(grad_output, x, *self._args())
+        return grad_input
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-d max pooling as ``torch.nn.MaxPool1d``: ``(N, C, L)`` or ``(C, L)``; see :class:`_MaxPoolNd`."""
+
+    dims = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    """2-d max pooling as ``torch.nn.MaxPool2d``: ``(N, C, H, W)`` or ``(C, H, W)``; see :class:`_MaxPoolNd`."""
+
+    dims = 2
+
+
+class MaxPool3d(_MaxPoolNd):
+    """3-d max pooling as ``torch.nn.MaxPool3d``: ``(N, C, D, H, W)`` or ``(C, D, H, W)``; see :class:`_MaxPoolNd`."""
+
+    dims = 3
+
+
+class _AvgPoolNd(Module):
+    """Average pooling as ``torch.nn.AvgPool1d/2d/3d``, same constructor (``divisor_override``
+    from 2-d on, as in torch). The math is :func:`reference.functional.avg_pool2d` and its backward
+    (see :mod:`reference.pooling`): each output is its window's sum over a divisor, and the
+    backward spreads each upstream entry, over that divisor, across its window.
+
+    The constructor refuses what torch only refuses at the first forward (a non-positive kernel or
+    stride, negative padding or padding over half the kernel, non-bool flags, a zero or non-int
+    ``divisor_override``), naming the argument and its value.
+    """
+
+    dims = 0
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        op = type(self).__name__
+        self.kernel_size, self.stride, self.padding, _ = _pool_geometry(op, self.dims, kernel_size, stride, padding)
+        self.ceil_mode = _flag(op, "ceil_mode", ceil_mode)
+        self.count_include_pad = _flag(op, "count_include_pad", count_include_pad)
+        if divisor_override is not None:
+            if not _check.is_int(divisor_override):
+                raise TypeError(f"{op}: divisor_override must be an int or None, got divisor_override={divisor_override!r}")
+            if divisor_override == 0:
+                raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override={divisor_override!r}")
+            divisor_override = int(divisor_override)
+        self.divisor_override = divisor_override
+
+    def _args(self):
+        args = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return args if self.dims == 1 else args + (self.divisor_override,)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C, *L)`` or ``(C, *L)`` → ``(N, C, *L_out)`` or ``(C, *L_out)``."""
+        y = _op(f"avg_pool{self.dims}d")(x, *self._args())
+        self._saved_for_backward = (x,)
+        return y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        (x,) = self._saved()
+        (grad_input,) = _op(f"avg_pool{self.dims}d_backward")(grad_output, x, *self._args())
+        return grad_input
+
+    def extra_repr(self) -> str:
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        if self.ceil_mode:
+            text += ", ceil_mode=True"
+        if not self.count_include_pad:
+            text += ", count_include_pad=False"
+        if self.divisor_override is not None:
+            text += f", divisor_override={self.divisor_override}"
+        return text
+
+
+class AvgPool1d(_AvgPoolNd):
+    """1-d average pooling as ``torch.nn.AvgPool1d`` (no ``divisor_override``, as in torch)."""
+
+    dims = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-d average pooling as ``torch.nn.AvgPool2d``: ``(N, C, H, W)`` or ``(C, H, W)``."""
+
+    dims = 2
+
+
+class AvgPool3d(_AvgPoolNd):
+    """3-d average pooling as ``torch.nn.AvgPool3d``: ``(N, C, D, H, W)`` or ``(C, D, H, W)``."""
+
+    dims = 3
