@@ -7,8 +7,8 @@ state dict; :func:`crosscheck.modules.compare_network` runs one training step's 
 backward in both and compares the network output, the loss, the loss's gradient, the input
 gradient and every parameter gradient, in float64 and in float32, against torch in float64.
 
-Tolerances: every comparison here uses the bound of :mod:`crosscheck.modules` (its docstring
-derives it): ``2·γ(D)·A`` entrywise, ``A`` from torch's linearised magnitude run and ``D`` the
+Tolerances: every comparison here uses the bound of :mod:`crosscheck.modules` (derived in
+:mod:`crosscheck.module_bounds`): ``2·γ(D)·A`` entrywise, ``A`` from torch's linearised magnitude run and ``D`` the
 rounding depth of the network. Direct ``assert_array_equal`` is used where the reference must be
 bitwise reproducible (the same arithmetic done twice).
 """
