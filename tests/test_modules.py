@@ -2,8 +2,9 @@
 
 The convolutions first, then the layers added with the network (transposed convolutions,
 pooling, Linear, activations, Flatten, the losses). Every twin comparison uses the tolerance
-of :mod:`crosscheck.modules`, derived in its docstring: the proven multilinear bound for
-Conv*, ConvTranspose*, Linear and Flatten, the layer-by-layer bound for the others.
+of :mod:`crosscheck.modules`, derived in :mod:`crosscheck.module_bounds`: the proven
+multilinear bound for Conv*, ConvTranspose*, Linear and Flatten, the layer-by-layer bound for
+the others.
 """
 import warnings
 
@@ -541,14 +542,19 @@ AVG_CONFIGS = [
 ]
 
 
+POOL_CASES = [
+    pytest.param(kind, config, dims, id=f"{kind.lower()}-{config[0]}-{dims}d")
+    for kind, configs in (("Max", MAX_CONFIGS), ("Avg", AVG_CONFIGS))
+    for config in configs
+    for dims in DIMS
+    if not (dims == 1 and "divisor_override" in config[2])  # AvgPool1d has no divisor_override, in torch as here
+]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dims", DIMS)
-@pytest.mark.parametrize("kind, config", [("Max", c) for c in MAX_CONFIGS] + [("Avg", c) for c in AVG_CONFIGS],
-                         ids=[f"max-{c[0]}" for c in MAX_CONFIGS] + [f"avg-{c[0]}" for c in AVG_CONFIGS])
+@pytest.mark.parametrize("kind, config, dims", POOL_CASES)
 def test_pool_twin(kind, config, dims, dtype):
     name, kernel, kwargs, batch = config
-    if dims == 1 and "divisor_override" in kwargs:
-        pytest.skip("AvgPool1d has no divisor_override, in torch as here")
     kwargs = {k: per_axis(v, dims) for k, v in kwargs.items()}
     ref = getattr(nn, f"{kind}Pool{dims}d")(per_axis(kernel, dims), **kwargs)
     twin = getattr(torch.nn, f"{kind}Pool{dims}d")(per_axis(kernel, dims), **kwargs)
@@ -845,16 +851,17 @@ AVG_ONLY = [
 ]
 
 
-@pytest.mark.parametrize("dims", DIMS)
-@pytest.mark.parametrize(
-    "kind, overrides, name, stage",
-    [("Max",) + c for c in POOL_CONSTRUCTOR_CASES + MAX_ONLY] + [("Avg",) + c for c in POOL_CONSTRUCTOR_CASES + AVG_ONLY],
-    ids=[f"max-{c[2]}-{i}" for i, c in enumerate(POOL_CONSTRUCTOR_CASES + MAX_ONLY)]
-    + [f"avg-{c[2]}-{i}" for i, c in enumerate(POOL_CONSTRUCTOR_CASES + AVG_ONLY)],
-)
+POOL_CONSTRUCTOR_PARAMS = [
+    pytest.param(kind, overrides, name, stage, dims, id=f"{kind.lower()}-{stage}-{i}-{dims}d")
+    for kind, cases in (("Max", POOL_CONSTRUCTOR_CASES + MAX_ONLY), ("Avg", POOL_CONSTRUCTOR_CASES + AVG_ONLY))
+    for i, (overrides, name, stage) in enumerate(cases)
+    for dims in DIMS
+    if not (dims == 1 and "divisor_override" in overrides)  # AvgPool1d has no divisor_override, in torch as here
+]
+
+
+@pytest.mark.parametrize("kind, overrides, name, stage, dims", POOL_CONSTRUCTOR_PARAMS)
 def test_pool_constructor_parity(kind, overrides, name, stage, dims):
-    if dims == 1 and "divisor_override" in overrides:
-        pytest.skip("AvgPool1d has no divisor_override")
     kwargs = dict(kernel_size=2)
     kwargs.update(overrides)
     x = np.zeros((2, 3) + (8,) * dims, np.float32)
