@@ -156,3 +156,30 @@ def avg_pool_backward(grad_output, input_shape, dims, k, s, p, out, divisor, dty
     rows = _planes(grad, dims)
     np.add.at(rows, (slice(None), flat[valid]), share[:, valid])
     return grad
+
+
+def max_pool_family(dims, *, validate_with=None, geometry_switches=None, pool_switches=None):
+    """``max_pool{dims}d`` and its backward on this module, with the switches a mutant turns.
+
+    ``validate_with``: a module whose ``max_pool{dims}d`` first validates the call (torch's
+    rules through the torch-backed module), or None to validate with :func:`geometry` alone.
+    """
+    op = f"max_pool{dims}d"
+
+    def pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        if validate_with is not None:
+            getattr(validate_with, op)(input, kernel_size, stride, padding, dilation, ceil_mode)
+        k, s, p, d, out = geometry(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode,
+                                   **(geometry_switches or {}))
+        return max_pool(input, dims, k, s, p, d, out, **(pool_switches or {}))
+
+    def forward(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+        output, indices = pool(input, kernel_size, stride, padding, dilation, ceil_mode)
+        return (output, indices) if return_indices else output
+
+    def backward(grad_output, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 return_indices=False):
+        _, indices = pool(input, kernel_size, stride, padding, dilation, ceil_mode)
+        return (scatter(grad_output, indices, input.shape, dims, input.dtype),)
+
+    return forward, backward

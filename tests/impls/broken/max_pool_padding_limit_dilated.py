@@ -16,26 +16,7 @@ from tests.impls.torch_backed import *  # noqa: F401,F403  (only max pooling dif
 GATE = dict(ops=("max_pool1d",), dtypes=("float64",), quantity="rejection", reason="accepted a call torch rejects")
 
 
-def _mutant(dims):
-    op = f"max_pool{dims}d"
-
-    def pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-        k, s, p, d, out = _windows.geometry(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode,
-                                            dilated_padding_limit=True)  # the bug
-        return _windows.max_pool(input, dims, k, s, p, d, out)
-
-    def forward(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-        output, indices = pool(input, kernel_size, stride, padding, dilation, ceil_mode)
-        return (output, indices) if return_indices else output
-
-    def backward(grad_output, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                 return_indices=False):
-        _, indices = pool(input, kernel_size, stride, padding, dilation, ceil_mode)
-        return (_windows.scatter(grad_output, indices, input.shape, dims, input.dtype),)
-
-    return forward, backward
-
-
-max_pool1d, max_pool1d_backward = _mutant(1)
-max_pool2d, max_pool2d_backward = _mutant(2)
-max_pool3d, max_pool3d_backward = _mutant(3)
+SWITCHES = dict(geometry_switches={"dilated_padding_limit": True})  # the bug
+max_pool1d, max_pool1d_backward = _windows.max_pool_family(1, **SWITCHES)
+max_pool2d, max_pool2d_backward = _windows.max_pool_family(2, **SWITCHES)
+max_pool3d, max_pool3d_backward = _windows.max_pool_family(3, **SWITCHES)
