@@ -193,6 +193,27 @@ def taps(kernel):
     return itertools.product(*(range(k) for k in kernel))
 
 
+def _tiles_input(geo: Geometry) -> bool:
+    """Whether the windows tile the input without gaps, overlaps or padding (stride = kernel,
+    no dilation, no padding, every window inside): the common 2×2, stride-2 pooling."""
+    return all(s == k and d == 1 and p == 0 and o * k <= n for s, k, d, p, o, n in
+               zip(geo.stride, geo.kernel, geo.dilation, geo.padding, geo.out_spatial, geo.in_spatial))
+
+
+def _max_pool_tiled(geo: Geometry, x: np.ndarray):
+    """Max pooling when the windows tile the input (:func:`_tiles_input`) and hold no NaN: lay
+    each window out as one row, ``(N, C, *out, taps)`` in row-major tap order, and take the
+    first maximum of each row (``argmax``), which is the scan's rule for ties."""
+    dims = geo.dims
+    inside = x[(Ellipsis,) + tuple(slice(0, o * k) for o, k in zip(geo.out_spatial, geo.kernel))]
+    split = inside.reshape(x.shape[:2] + tuple(v for o, k in zip(geo.out_spatial, geo.kernel) for v in (o, k)))
+    order = (0, 1) + tuple(2 + 2 * a for a in range(dims)) + tuple(3 + 2 * a for a in range(dims))
+    rows = split.transpose(order).reshape(x.shape[:2] + geo.out_spatial + (int(np.prod(geo.kernel)),))
+    winner = rows.argmax(axis=-1)
+    best = np.take_along_axis(rows, winner[..., None], axis=-1)[..., 0]
+    return best, _offsets_of_taps(geo, winner)
+
+
 def _tap_numbers(geo: Geometry, per_axis) -> np.ndarray:
     """Row-major tap numbers ``Σ_a p_a·Π_{b>a} k_b`` from per-axis tap arrays (one per output
     index), broadcast to ``out_spatial``."""
@@ -240,6 +261,9 @@ class Vectorised:
         NaN (so the last NaN wins). Padding holds −∞, which never replaces: the scan starts at
         −∞ with the window's first tap inside the input. The winning taps become plane offsets
         once, at the end."""
+        nan_inside = bool(np.isnan(x).any())  # the NaN rule costs a pass per tap: only when needed
+        if not nan_inside and _tiles_input(geo):
+            return _max_pool_tiled(geo, x)
         view = _windows.windows(_padding.constant(x, geo.pad_pairs, -np.inf), geo.kernel, geo.stride, geo.dilation)
         best = np.full(x.shape[:2] + geo.out_spatial, -np.inf, dtype=x.dtype)
         first = [first_read(geo.starts(a), k, d, n)[0]
@@ -247,7 +271,6 @@ class Vectorised:
         winner = np.empty(best.shape, dtype=np.int32)
         winner[...] = _tap_numbers(geo, first)
         take = np.empty(best.shape, dtype=bool)
-        nan_inside = bool(np.isnan(x).any())  # the NaN rule costs a pass per tap: only when needed
         for number, tap in enumerate(taps(geo.kernel)):
             value = view[(Ellipsis,) + tap]
             np.greater(value, best, out=take)
