@@ -99,3 +99,9 @@ def test_unread_inputs_get_exactly_zero_gradient(rng):
     grad_x, _, _ = F.conv1d_backward(rng.standard_normal((1, 1, 3)), x, w, stride=3)
     assert grad_x[0, 0, 2] == 0.0 and grad_x[0, 0, 5] == 0.0
     assert np.all(grad_x[0, 0, [0, 1, 3, 4, 6, 7]] != 0)
+
+
+def test_both_tiers_export_exactly_the_contracts_ops():
+    contract = {name for op in OPS for name in (op, op + "_backward")}
+    assert set(F.__all__) == contract
+    assert all(callable(getattr(D, name)) for name in contract)

@@ -104,9 +104,7 @@ class _ConvNd(Module):
         grad_input, grad_weight, grad_bias = conv_backward(grad_output, conv_input, *args)
         if self.padding_mode != "zeros":
             (grad_input,) = F.pad_backward(grad_input, x, self._reversed_padding_repeated_twice, self.padding_mode)
-        self.weight.accumulate(grad_weight)
-        if self.bias is not None:
-            self.bias.accumulate(grad_bias)
+        _accumulate(self, grad_weight, grad_bias)
         return grad_input
 
     def extra_repr(self) -> str:
@@ -149,6 +147,13 @@ def _pad_amounts(padding, kernel_size, dilation) -> tuple[int, ...]:
     else:
         pairs = [(p, p) for p in padding]
     return tuple(amount for pair in reversed(pairs) for amount in pair)
+
+
+def _accumulate(layer, grad_weight, grad_bias) -> None:
+    """Add the weight (and bias) gradient to the layer's parameters, as ``loss.backward()`` does."""
+    layer.weight.accumulate(grad_weight)
+    if layer.bias is not None:
+        layer.bias.accumulate(grad_bias)
 
 
 class Conv1d(_ConvNd):
@@ -277,9 +282,7 @@ class _ConvTransposeNd(Module):
         _, conv_transpose_backward = self._ops()
         x, args = self._saved()
         grad_input, grad_weight, grad_bias = conv_transpose_backward(grad_output, x, *args)
-        self.weight.accumulate(grad_weight)
-        if self.bias is not None:
-            self.bias.accumulate(grad_bias)
+        _accumulate(self, grad_weight, grad_bias)
         return grad_input
 
     def extra_repr(self) -> str:
