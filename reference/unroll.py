@@ -94,6 +94,13 @@ def conv_matrix_entries(input_shape, weight, stride=1, padding=0, dilation=1, gr
     return rows, cols, taps, shape
 
 
+def output_shape(input_shape, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple[int, ...]:
+    """``(O, *L_out)``: the shape of the convolution's output for one sample of ``input_shape``,
+    ``L_out = ⌊(L + left + right − d·(k − 1) − 1)/s⌋ + 1`` per axis (:mod:`reference.conv`)."""
+    geo = _geometry("output_shape", input_shape, weight, stride, padding, dilation, groups)
+    return (weight.shape[0],) + geo.out_spatial
+
+
 def conv_matrix(input_shape, weight, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """The dense matrix ``M`` with ``conv(x, weight, ...).ravel() == M @ x.ravel()``.
 
