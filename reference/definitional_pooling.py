@@ -59,7 +59,7 @@ class Loops:
     """y[n, c, i] = x[n, c, idx(i)] and y[n, c, i] = Σ_p x[n, c, i·s − pad + p] / D(i), literally."""
 
     @staticmethod
-    def max_pool(geo, x):
+    def max_pool(geo, x, return_indices=True):
         N, C = x.shape[:2]
         y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
         idx = np.zeros((N, C) + geo.out_spatial, dtype=np.int64)

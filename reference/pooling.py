@@ -46,21 +46,22 @@ linear in ``x`` with coefficient ``1/D(i)`` on every tap of window ``i``, so
 
     ∂E/∂x[n, c, j] = Σ_{i, p : start(i) + p = j} gy[n, c, i] / D(i).
 
-Vectorised over the strided window view of :mod:`reference._windows`: the input is padded
-(with −∞ for max, 0 for average) up to the extent the windows read, and the Python loops run
-over kernel taps only. The forwards keep torch's order of operations (taps scanned, or summed,
-in row-major order) and the max backward adds in torch's order (output positions in order, plane
-by plane), so they come out bitwise equal to torch's on CPU (the tests assert it for max
-pooling); the average backward adds tap by tap, a different order, equal up to rounding.
+Vectorised over kernel taps: the input is padded (with −∞ for max, 0 for average) up to the
+extent the windows read and stored by phase (:func:`reference._windows.split_phases`), where
+each tap's reads over all windows form one contiguous run, so every step is a contiguous
+whole-array NumPy operation and the Python loops run over kernel taps only. The forwards keep
+torch's order of operations (taps scanned, or summed, in row-major order) and come out bitwise
+equal to torch's on CPU. The backwards add tap by tap: a position that one window sends its
+gradient to gets it exactly; one shared by several windows sums them in another order than
+torch, equal up to rounding.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import _check, _windows, padding as _padding
+from . import _check, _windows
 
 
 @dataclass(frozen=True)
@@ -188,30 +189,90 @@ def check_grad_output(geo: Geometry, grad_output, input) -> np.ndarray:
     return grad_output[None] if geo.batch_added else grad_output
 
 
-def taps(kernel):
-    """Kernel taps ``p`` in row-major order (the order torch scans a window)."""
-    return itertools.product(*(range(k) for k in kernel))
+def _pads(geo: Geometry):
+    """Per spatial axis, the padding before and after that extends the input to :attr:`Geometry.extent`."""
+    return tuple(left for _, left, _ in geo.pad_pairs), tuple(right for _, _, right in geo.pad_pairs)
 
 
-def _tiles_input(geo: Geometry) -> bool:
-    """Whether the windows tile the input without gaps, overlaps or padding (stride = kernel,
-    no dilation, no padding, every window inside): the common 2×2, stride-2 pooling."""
-    return all(s == k and d == 1 and p == 0 and o * k <= n for s, k, d, p, o, n in
-               zip(geo.stride, geo.kernel, geo.dilation, geo.padding, geo.out_spatial, geo.in_spatial))
+def _taps_of(geo: Geometry, x: np.ndarray, value):
+    """``x`` padded with ``value`` in the phase layout of :func:`reference._windows.split_phases`,
+    and one run per kernel tap (row-major) over the windows: ``run_p[n, c, i] = x_pad[n, c, i·s + p·d]``
+    at the run positions of :func:`reference._windows.phase_taps`."""
+    phased = _windows.split_phases(x, *_pads(geo), geo.stride, value)
+    return phased, list(_windows.phase_taps(phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial))
 
 
-def _max_pool_tiled(geo: Geometry, x: np.ndarray):
-    """Max pooling when the windows tile the input (:func:`_tiles_input`) and hold no NaN: lay
-    each window out as one row, ``(N, C, *out, taps)`` in row-major tap order, and take the
-    first maximum of each row (``argmax``), which is the scan's rule for ties."""
-    dims = geo.dims
-    inside = x[(Ellipsis,) + tuple(slice(0, o * k) for o, k in zip(geo.out_spatial, geo.kernel))]
-    split = inside.reshape(x.shape[:2] + tuple(v for o, k in zip(geo.out_spatial, geo.kernel) for v in (o, k)))
-    order = (0, 1) + tuple(2 + 2 * a for a in range(dims)) + tuple(3 + 2 * a for a in range(dims))
-    rows = split.transpose(order).reshape(x.shape[:2] + geo.out_spatial + (int(np.prod(geo.kernel)),))
-    winner = rows.argmax(axis=-1)
-    best = np.take_along_axis(rows, winner[..., None], axis=-1)[..., 0]
-    return best, _offsets_of_taps(geo, winner)
+def _first_inside(geo: Geometry) -> np.ndarray:
+    """Per output position, the number of the window's first tap inside the input."""
+    first = [first_read(geo.starts(a), k, d, n)[0]
+             for a, (k, d, n) in enumerate(zip(geo.kernel, geo.dilation, geo.in_spatial))]
+    return _tap_numbers(geo, first)
+
+
+def _max_and_first_tap(runs) -> tuple[np.ndarray, np.ndarray]:
+    """``best``, the window maximum, and ``winner``, the row-major number of the first tap that
+    holds it, over the taps' runs, when the input holds no NaN: one pass per tap for the
+    maximum, one per tap for the winner, each a contiguous NumPy step.
+
+    The winner is counted, not searched: with ``found_t`` = "some tap ≤ t equals the maximum",
+    the first such tap is ``t* = Σ_{t < T−1} (1 − found_t)``, so ``winner = (T − 1) − Σ found_t``
+    is a sum of booleans (a masked write per tap would cost three times as much).
+    """
+    best = runs[0].copy()
+    for run in runs[1:]:
+        np.maximum(best, run, out=best)
+    count = len(runs)
+    passed = np.zeros(best.shape, dtype=np.uint8 if count < 2**8 else np.int32)  # Σ found_t so far
+    found = np.zeros(best.shape, dtype=bool)
+    equal = np.empty(best.shape, dtype=bool)
+    for run in runs[:-1]:
+        np.equal(run, best, out=equal)
+        found |= equal
+        np.add(passed, found, out=passed)
+    return best, (count - 1) - passed.astype(np.int32)
+
+
+def _max_scan(runs) -> tuple[np.ndarray, np.ndarray]:
+    """``best`` and ``winner`` as :func:`_max_and_first_tap`, by torch's own scan, which NaN
+    needs: taps in row-major order keep the running maximum and its tap, and a tap replaces it
+    when strictly larger (so ties keep the first) or NaN (so the last NaN wins)."""
+    best = np.full(runs[0].shape, -np.inf, dtype=runs[0].dtype)
+    winner = np.zeros(best.shape, dtype=np.int32)
+    take = np.empty(best.shape, dtype=bool)
+    for number, run in enumerate(runs):
+        np.greater(run, best, out=take)
+        take |= np.isnan(run)
+        np.copyto(best, run, where=take)
+        np.copyto(winner, number, where=take)
+    return best, winner
+
+
+def _max_pool(geo: Geometry, x: np.ndarray):
+    """``(best, winner, phased)`` with ``best`` and ``winner`` shaped ``(N, C, *out)``: the scan
+    where NaN needs it, else the counting version; ``phased`` is the padded input the runs read.
+
+    Padding holds −∞ and is never the maximum, except in a window whose taps inside the input
+    are all −∞: there torch's scan, starting at −∞ with the first tap inside, never moves, so
+    those windows take their first tap inside.
+    """
+    phased, runs = _taps_of(geo, x, -np.inf)
+    scan = _max_scan if np.isnan(x).any() else _max_and_first_tap
+    plane = phased.shape[-geo.dims:]
+    best, winner = (_windows.crop(a, plane, geo.out_spatial) for a in scan(runs))
+    best, winner = np.ascontiguousarray(best), np.ascontiguousarray(winner)
+    empty = best == -np.inf
+    if empty.any():
+        np.copyto(winner, np.broadcast_to(_first_inside(geo), winner.shape), where=empty)
+    return best, winner, phased
+
+
+def _as_run(a: np.ndarray, phased: np.ndarray, geo: Geometry, fill) -> np.ndarray:
+    """``a`` (``(N, C, *out)``) laid out on the taps' runs, ``fill`` at the run positions that
+    are not windows."""
+    plane = phased.shape[-geo.dims:]
+    run = np.full(a.shape[:2] + (geo.out_spatial[0] * int(np.prod(plane[1:])),), fill, dtype=a.dtype)
+    _windows.crop(run, plane, geo.out_spatial)[...] = a
+    return run
 
 
 def _tap_numbers(geo: Geometry, per_axis) -> np.ndarray:
@@ -255,62 +316,64 @@ class Vectorised:
     """Strided window views, one vectorised step per kernel tap; the fast tier."""
 
     @staticmethod
-    def max_pool(geo: Geometry, x: np.ndarray):
-        """Scan the taps in row-major order keeping the running maximum and the number of the
-        tap that holds it; a tap replaces it when strictly larger (so ties keep the first) or
-        NaN (so the last NaN wins). Padding holds −∞, which never replaces: the scan starts at
-        −∞ with the window's first tap inside the input. The winning taps become plane offsets
-        once, at the end."""
-        nan_inside = bool(np.isnan(x).any())  # the NaN rule costs a pass per tap: only when needed
-        if not nan_inside and _tiles_input(geo):
-            return _max_pool_tiled(geo, x)
-        view = _windows.windows(_padding.constant(x, geo.pad_pairs, -np.inf), geo.kernel, geo.stride, geo.dilation)
-        best = np.full(x.shape[:2] + geo.out_spatial, -np.inf, dtype=x.dtype)
-        first = [first_read(geo.starts(a), k, d, n)[0]
-                 for a, (k, d, n) in enumerate(zip(geo.kernel, geo.dilation, geo.in_spatial))]
-        winner = np.empty(best.shape, dtype=np.int32)
-        winner[...] = _tap_numbers(geo, first)
-        take = np.empty(best.shape, dtype=bool)
-        for number, tap in enumerate(taps(geo.kernel)):
-            value = view[(Ellipsis,) + tap]
-            np.greater(value, best, out=take)
-            if nan_inside:
-                take |= np.isnan(value)
-            np.copyto(best, value, where=take)
-            np.copyto(winner, number, where=take)
-        return best, _offsets_of_taps(geo, winner)
+    def max_pool(geo: Geometry, x: np.ndarray, return_indices: bool = True):
+        """The window maxima, and (if asked) their plane offsets: winning tap numbers become
+        offsets once, at the end."""
+        best, winner, _ = _max_pool(geo, x)
+        return best, (_offsets_of_taps(geo, winner) if return_indices else None)
 
     @staticmethod
     def max_pool_backward(geo: Geometry, gy: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """``∂E/∂x[n, c, idx[n, c, i]] += gy[n, c, i]``: one weighted histogram of the flat
-        indices (in float64, then rounded once to the input's dtype)."""
-        _, index = Vectorised.max_pool(geo, x)
-        planes, plane = x.shape[0] * x.shape[1], int(np.prod(geo.in_spatial))
-        target = index.reshape(planes, int(np.prod(geo.out_spatial))) + (np.arange(planes, dtype=np.int64) * plane)[:, None]
-        grad = np.bincount(target.ravel(), weights=gy.ravel(), minlength=planes * plane)
-        return grad.astype(x.dtype).reshape(x.shape)
+        """``∂E/∂x[n, c, idx[n, c, i]] += gy[n, c, i]``, tap by tap: the windows whose winner is
+        tap ``p`` add their ``gy`` at ``i·s + p·d`` through the run that read them, into a padded
+        buffer in the phase layout that is then merged back and cropped. Run positions that
+        are not windows carry ``gy = 0`` and no winner, so they add nothing. A finite ``gy`` is
+        routed by multiplying with the 0/1 mask (a masked write costs ten times as much); a
+        non-finite one needs ``where``, since ∞·0 is NaN and the taps that lost get exactly 0."""
+        _, winner, phased = _max_pool(geo, x)
+        gy_run = _as_run(gy, phased, geo, 0)
+        winner_run = _as_run(winner, phased, geo, -1)
+        grad_phased = phased  # the padded input is spent: reuse its memory, already paged in
+        grad_phased[...] = 0
+        finite = bool(np.isfinite(gy).all())
+        share = np.empty(gy_run.shape, dtype=gy.dtype)
+        chosen = np.empty(gy_run.shape, dtype=bool)
+        taps_of_grad = _windows.phase_taps(grad_phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial)
+        for number, target in enumerate(taps_of_grad):
+            np.equal(winner_run, number, out=chosen)
+            if finite:
+                np.multiply(gy_run, chosen, out=share)
+            else:
+                np.copyto(share, 0)
+                np.copyto(share, gy_run, where=chosen)
+            np.add(target, share, out=target)
+        return _windows.merge_phases(grad_phased, _pads(geo)[0], x.shape)
 
     @staticmethod
     def avg_pool(geo: Geometry, x: np.ndarray) -> np.ndarray:
-        """Sum the taps of the zero-padded window view in row-major order, divide by ``D(i)``."""
-        view = _windows.windows(_padding.constant(x, geo.pad_pairs, 0), geo.kernel, geo.stride, geo.dilation)
-        total = np.zeros(x.shape[:2] + geo.out_spatial, dtype=x.dtype)
+        """Sum the taps' runs over the zero-padded input in row-major order (torch's order),
+        divide by ``D(i)``."""
+        phased, runs = _taps_of(geo, x, 0)
+        total = runs[0].copy()
         with np.errstate(invalid="ignore", over="ignore"):  # inf − inf is NaN, overflow is inf, as in torch
-            for tap in taps(geo.kernel):
-                total += view[(Ellipsis,) + tap]
+            for run in runs[1:]:
+                total += run
+            total = _windows.crop(total, phased.shape[-geo.dims:], geo.out_spatial)
             return total / divisor(geo).astype(x.dtype)
 
     @staticmethod
     def avg_pool_backward(geo: Geometry, gy: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Every tap of window ``i`` receives ``gy[i] / D(i)``: the share is broadcast over the
-        taps, added back where each tap was read (the adjoint of the window view), and the
-        padding cropped off."""
+        """Every tap of window ``i`` receives ``gy[i] / D(i)``: the share is added back through
+        each tap's run (the adjoint of reading it) into a padded buffer in the phase layout,
+        which is merged back with the padding dropped."""
+        before, after = _pads(geo)
+        padded = tuple(n + b + a for n, b, a in zip(geo.in_spatial, before, after))
+        grad_phased = np.zeros(_windows.phase_shape(x.shape[:2], padded, geo.stride), dtype=x.dtype)
         with np.errstate(over="ignore"):  # a tiny divisor_override may overflow, as in torch
-            share = gy / divisor(geo).astype(x.dtype)
-        cols = share.reshape(share.shape[:2] + (1,) * geo.dims + geo.out_spatial)
-        cols = np.broadcast_to(cols, share.shape[:2] + geo.kernel + geo.out_spatial)
-        grad_pad = _windows.scatter_windows(cols, geo.extent, geo.kernel, geo.stride, geo.dilation)
-        return _padding.constant_adjoint(grad_pad, geo.pad_pairs, x.shape)
+            share = _as_run(gy / divisor(geo).astype(x.dtype), grad_phased, geo, 0)
+        for target in _windows.phase_taps(grad_phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial):
+            np.add(target, share, out=target)
+        return _windows.merge_phases(grad_phased, before, x.shape)
 
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -334,9 +397,8 @@ def max_pool_family(dims: int, engine):
 
     def forward(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
         geo = geometry(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode)
-        y, index = engine.max_pool(geo, _batched(geo, input))
-        y, index = _unbatched(geo, y), _unbatched(geo, index)
-        return (y, index) if return_indices else y
+        y, index = engine.max_pool(geo, _batched(geo, input), return_indices)
+        return (_unbatched(geo, y), _unbatched(geo, index)) if return_indices else _unbatched(geo, y)
 
     def backward(grad_output, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                  return_indices=False):
