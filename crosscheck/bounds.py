@@ -87,7 +87,7 @@ def _softmax_parts(x, dim):
     """Per entry along ``dim``: ``|x − m|``, the probabilities ``p``, ``|log S|`` and the row's
     ``A = n + 3 + log n + Σ p·|x − m|`` (the relative error budget of ``S = Σ exp(x − m)``)."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        m = np.max(x, axis=dim, keepdims=True)
+        m = np.max(x, axis=dim, keepdims=True, initial=-np.inf)  # an empty row has no entries to bound
         gap = np.abs(x - m)
         e = np.exp(x - m)
         total = e.sum(axis=dim, keepdims=True)

@@ -83,7 +83,7 @@ def draw(rng, kind: str, shape, dtype) -> np.ndarray:
         flat[::3] = 0
         flat[1:2] = -0.0
         return data
-    data = rng.standard_normal(shape)
+    data = np.asarray(rng.standard_normal(shape))  # a 0-d shape gives a scalar, not an array
     if kind == "large":
         data = data * 1e4
     elif kind == "specials":
@@ -91,7 +91,8 @@ def draw(rng, kind: str, shape, dtype) -> np.ndarray:
         data = np.where(pick, rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0], size=shape), data)
     elif kind != "normal":
         raise ValueError(f"unknown kind of data {kind!r}")
-    return (data * 4).astype(dtype) if dtype.kind in "iu" else data.astype(dtype)
+    data = np.asarray(data)  # arithmetic on a 0-d array returns a scalar
+    return np.asarray(data * 4).astype(dtype) if dtype.kind in "iu" else data.astype(dtype)
 
 
 def _array_names(op: str):
