@@ -18,7 +18,7 @@ crosscheck: $(STAMP)
 	$(PY) -m crosscheck --profile default
 
 test: $(STAMP)
-	$(PY) -m pytest -n auto -q
+	$(PY) -m pytest -n auto -q --fuzz-ci
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py

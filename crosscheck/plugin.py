@@ -1,8 +1,10 @@
 """The pytest side of the harness, registered as a pytest11 entry point.
 
 After ``pip install conv-crosscheck`` every pytest run knows ``--impl``, ``--profile``,
-``--ops`` and ``--crosscheck-seed``, so a downstream repository gates its own
-implementation with ``pytest --pyargs crosscheck.suite --impl mypkg.ops``.
+``--ops``, ``--crosscheck-seed``, ``--max-examples``, ``--fuzz-ci`` and
+``--known-deviations``, so a downstream repository gates its own implementation with
+``pytest --pyargs crosscheck.suite --impl mypkg.ops``. JUnit XML comes from pytest's own
+``--junitxml``; hypothesis's ``--hypothesis-seed`` fixes the fuzzing's seed.
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from . import DEFAULT_IMPL, load_impl
+from .deviations import KnownDeviations
 from .compare import use_one_torch_thread
 from .ops import OPS
 from .table import PROFILES
@@ -24,10 +28,56 @@ def pytest_addoption(parser):
     group.addoption("--profile", choices=PROFILES, default="default", help="case profile (default: %(default)s)")
     group.addoption("--ops", default=None, help="comma-separated ops to check (default: all)")
     group.addoption("--crosscheck-seed", type=int, default=0, help="seed of the case data (default: 0)")
+    group.addoption("--max-examples", type=int, default=50,
+                    help="calls hypothesis draws per op and per rejection family (default: %(default)s)")
+    group.addoption("--fuzz-ci", action="store_true",
+                    help="derandomised fuzzing: the same draws on every run (for CI); without it, draws are "
+                         "random and failures are kept in the example database (.hypothesis/) and replayed first")
+    group.addoption("--known-deviations", default=None, metavar="FILE",
+                    help="cases the implementation may fail, 'pattern: reason' per line (see crosscheck.deviations)")
 
 
 def pytest_configure(config):
     use_one_torch_thread()
+    config.addinivalue_line("markers", "fuzz: property-based search with hypothesis (--max-examples, --fuzz-ci)")
+    path = config.getoption("--known-deviations", default=None)
+    try:
+        config._crosscheck_deviations = KnownDeviations.read(path) if path else KnownDeviations()
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--known-deviations {path}: {exc}") from exc
+
+
+def fuzz_settings(config) -> settings:
+    """The hypothesis settings of the suite's fuzz tests, from the command line. Applied to
+    those tests only: no profile is loaded, so a project's own hypothesis tests keep theirs."""
+    return settings(max_examples=config.getoption("--max-examples"), derandomize=config.getoption("--fuzz-ci"),
+                    deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+def known_deviations(config) -> KnownDeviations:
+    return config._crosscheck_deviations
+
+
+def pytest_sessionfinish(session):
+    """Under pytest-xdist a worker hands the patterns it matched back to the controller."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["crosscheck_deviations_used"] = sorted(known_deviations(session.config).used)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    used = getattr(node, "workeroutput", {}).get("crosscheck_deviations_used", [])
+    known_deviations(node.config).used.update(used)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    deviations = getattr(config, "_crosscheck_deviations", None)
+    if deviations and deviations.entries and not hasattr(config, "workerinput"):
+        unmatched = deviations.unmatched()
+        if unmatched:
+            terminalreporter.write_sep("-", f"known deviations that matched no case ({deviations.source})")
+            for pattern in unmatched:
+                terminalreporter.write_line(f"{pattern}: {deviations.entries[pattern]}")
 
 
 def selected_ops(config):
@@ -44,7 +94,10 @@ def selected_ops(config):
 def pytest_report_header(config):
     import torch
 
-    return f"crosscheck: impl={config.getoption('--impl')}, torch {torch.__version__}, numpy {np.__version__}"
+    import hypothesis
+
+    return (f"crosscheck: impl={config.getoption('--impl')}, torch {torch.__version__}, numpy {np.__version__}, "
+            f"hypothesis {hypothesis.__version__}")
 
 
 @pytest.fixture(scope="session")

@@ -61,3 +61,43 @@ def test_conv_transpose_empty_output_torch_answers_by_dtype():
     for dtype in (np.float32, np.float64):  # the reference answers one way for both
         with pytest.raises(ValueError, match="output would be empty"):
             F.conv_transpose2d(x.astype(dtype), w.astype(dtype), padding=5)
+
+
+@pytest.mark.parametrize("kwargs, dtypes, blame", [
+    (dict(dilation=0), ("float64", "float64"), "dilation"),
+    (dict(), ("float64", "float32"), "dtype"),
+])
+def test_empty_batch_torch_skips_argument_checks(kwargs, dtypes, blame):
+    # Found by the fuzzing: with N = 0 torch returns an empty output without checking the
+    # dilation or the dtypes, which it refuses for N = 1. The reference checks whatever N is.
+    w = np.ones((1, 1, 2), dtype=dtypes[1])
+    for n in (0, 1):
+        x = np.ones((n, 1, 3), dtype=dtypes[0])
+        if n == 0:
+            assert tuple(T.conv1d(torch.from_numpy(x), torch.from_numpy(w), **kwargs).shape)[:2] == (0, 1)
+        else:
+            with pytest.raises(RuntimeError):
+                T.conv1d(torch.from_numpy(x), torch.from_numpy(w), **kwargs)
+        with pytest.raises((ValueError, TypeError), match=blame):
+            F.conv1d(x, w, **kwargs)
+
+
+def test_empty_batch_torch_skips_the_output_padding_check():
+    x, w = np.ones((0, 1, 3)), np.ones((1, 1, 2))
+    out = T.conv_transpose1d(torch.from_numpy(x), torch.from_numpy(w), stride=2, output_padding=2)
+    assert tuple(out.shape) == (0, 1, 8)
+    with pytest.raises(RuntimeError, match="output padding"):
+        T.conv_transpose1d(torch.from_numpy(np.ones((1, 1, 3))), torch.from_numpy(w), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="output_padding"):
+        F.conv_transpose1d(x, w, stride=2, output_padding=2)
+
+
+def test_elementwise_mean_torch_takes_a_deprecated_spelling():
+    # Found by the fuzzing: torch maps the undocumented 'elementwise_mean' to 'mean' (with a
+    # deprecation warning); the reference takes the three documented reductions only.
+    x, t = np.arange(4.0), np.zeros(4)
+    with pytest.warns(UserWarning):
+        out = T.mse_loss(torch.from_numpy(x), torch.from_numpy(t), reduction="elementwise_mean")
+    assert float(out) == 3.5
+    with pytest.raises(ValueError, match="reduction='elementwise_mean'"):
+        F.mse_loss(x, t, reduction="elementwise_mean")

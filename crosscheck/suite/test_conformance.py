@@ -5,7 +5,7 @@ Run against any implementation: ``pytest --pyargs crosscheck.suite --impl mypkg.
 import pytest
 
 from crosscheck import cases_for, run_case
-from crosscheck.plugin import selected_ops
+from crosscheck.plugin import known_deviations, selected_ops
 from crosscheck.report import format_failure
 
 
@@ -16,7 +16,10 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", cases, ids=[c.key for c in cases])
 
 
-def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed):
+def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed, request):
+    reason = known_deviations(request.config).reason(case)
+    if reason is not None:  # allowed to fail; reported as XPASS if it agrees after all
+        request.applymarker(pytest.mark.xfail(reason=f"known deviation: {reason}", strict=False))
     outcome = run_case(impl, case, crosscheck_seed)
     if outcome.status == "skipped":
         pytest.skip(f"{case.op}: {outcome.note} by {impl_name}")

@@ -1,0 +1,1 @@
+"""Mutants that the default grid misses and the fuzzing finds (tests/test_fuzz.py)."""

@@ -1,0 +1,97 @@
+"""The fuzzing finds what the grid misses; the reference names what it rejects; known
+deviations are honoured and reported.
+
+* ``tests/impls/fuzz_only/conv1d_chunk_offset.py`` passes every case of the default and full
+  profiles, and the suite's fuzz test, derandomised, finds it, shrinks it to the smallest
+  call that shows it (stride 2, 9 output positions, one sample, one channel, kernel 1) and
+  prints the case and a reproduction snippet.
+* Every call drawn by :func:`crosscheck.strategies.rejected_calls` is rejected by the
+  reference with a message that names the argument the rule is about.
+* ``--known-deviations``: a matching case becomes an expected failure; a pattern that
+  matches nothing is listed at the end; a malformed file is a usage error.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import crosscheck
+from crosscheck import strategies
+from crosscheck.compare import REJECTIONS, torch_rejection
+from reference import functional as R
+from tests.impls.fuzz_only import conv1d_chunk_offset
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANT = "tests.impls.fuzz_only.conv1d_chunk_offset"
+
+
+def _suite(tmp_path, *args):
+    """Run the installed conformance suite from an unrelated folder, as a downstream project does."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "crosscheck.suite", "-p", "no:cacheprovider",
+                           "-q", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("profile", ["default", "full"])
+def test_the_grid_misses_the_planted_bug(profile):
+    cases = crosscheck.cases_for(profile, ops=["conv1d"])
+    failed = [c.key for c in cases if crosscheck.run_case(conv1d_chunk_offset, c).status != "passed"]
+    assert cases and not failed
+
+
+def test_fuzzing_finds_shrinks_and_reports_the_planted_bug(tmp_path):
+    result = _suite(tmp_path, "-m", "fuzz", "--impl", MUTANT, "--ops", "conv1d", "--fuzz-ci", "--max-examples", "50")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-3000:]
+    assert "1 failed" in out and "test_drawn_calls_agree_with_torch[conv1d]" in out
+    shrunk = re.search(r"FAILED conv1d (conv1d-\S+)\[float(32|64)\]: output", out)
+    assert shrunk, out[-3000:]
+    # The smallest call that shows the bug: kernel 1, stride 2, 17 inputs (9 outputs), one sample
+    # and one channel, no bias; hypothesis prints it as the labelled draw.
+    assert re.fullmatch(r"conv1d-k1-s\(?2\)?-p(\(?0\)?|valid)-d\(?1\)?-x1x1x17-o1-nobias", shrunk.group(1)), shrunk.group(1)
+    assert "Draw 1 (case): Case(op='conv1d'" in out
+    assert "reproduce:" in out and f"importlib.import_module('{MUTANT}')" in out
+
+
+def test_the_reference_passes_the_same_search(tmp_path):
+    result = _suite(tmp_path, "-m", "fuzz", "--ops", "conv1d", "--fuzz-ci", "--max-examples", "50")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=strategies.rejected_calls())
+def test_the_reference_rejects_drawn_calls_naming_the_argument(case):
+    arrays = case.arrays(0)
+    assert torch_rejection(case.op, arrays, case.kwargs) is not None, f"{case.id}: torch accepts it"
+    with pytest.raises(REJECTIONS) as info:
+        getattr(R, case.op)(*arrays, **case.kwargs)
+    message = str(info.value)
+    assert case.blame in message, f"{case.id}: {case.blame!r} not named in: {message}"
+
+
+def test_known_deviations_expected_failures_and_unmatched_patterns(tmp_path):
+    known = tmp_path / "known.txt"
+    known.write_text("# pattern: reason\n"
+                     "conv1d: this implementation chunks strided outputs wrongly (a planted bug)\n"
+                     "pad-*-never-a-case: matches nothing\n")
+    result = _suite(tmp_path, "--impl", MUTANT, "--ops", "conv1d", "--profile", "quick", "-k", "agrees",
+                    f"--known-deviations={known}", "-rxX")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert re.search(r"\d+ xpassed", out) and "known deviation: this implementation chunks" in out
+    assert "known deviations that matched no case" in out and "pad-*-never-a-case: matches nothing" in out
+    assert "conv1d: this implementation" not in out.split("matched no case")[1]
+
+
+def test_a_malformed_known_deviations_file_is_a_usage_error(tmp_path):
+    known = tmp_path / "known.txt"
+    known.write_text("conv2d without a reason\n")
+    result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", f"--known-deviations={known}")
+    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
+    assert "expected 'pattern: reason'" in result.stdout + result.stderr
