@@ -41,7 +41,9 @@ class Examples(pytest.Item):
             for match in FENCE.finditer(text):
                 body, line = match.group(1), text.count("\n", 0, match.start(1))
                 if ">>>" in body:
-                    test = parser.get_doctest(body, namespace, self.path.stem, str(self.path), line)
+                    # One name per block: a traceback into a function of an earlier block then
+                    # finds that block's source, not this one's.
+                    test = parser.get_doctest(body, namespace, f"{self.path.stem}:{line + 1}", str(self.path), line)
                     report = []
                     runner = doctest.DocTestRunner(optionflags=FLAGS)
                     runner.run(test, out=report.append, clear_globs=False)
