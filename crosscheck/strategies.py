@@ -71,14 +71,21 @@ def _length_for(draw, reach, padding_total, slack):
     return draw(short if slack <= 4 else st.one_of(short, st.sampled_from(range(low + 5, low + slack + 1))))
 
 
+def _convolution_axes(draw, dims):
+    """What a convolution and a transposed one share: the number of spatial axes, groups with
+    one or two channels each on either side (depthwise and channel multipliers among them),
+    and per axis a kernel of 1–4 taps, a stride of 1–3 and a dilation of 1–2."""
+    d = draw(st.integers(1, 3)) if dims is None else dims
+    groups = draw(st.integers(1, 3))
+    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    return d, groups, c_in, c_out, axes(draw, d, 1, 4), axes(draw, d, 1, 3), axes(draw, d, 1, 2)
+
+
 # ---------------------------------------------------------------- families
 
 @st.composite
 def convolutions(draw, dims=None):
-    d = draw(st.integers(1, 3)) if dims is None else dims
-    groups = draw(st.integers(1, 3))
-    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-    kernel, stride, dilation = axes(draw, d, 1, 4), axes(draw, d, 1, 3), axes(draw, d, 1, 2)
+    d, groups, c_in, c_out, kernel, stride, dilation = _convolution_axes(draw, dims)
     choices = ["int", "valid"] + (["same"] if all(s == 1 for s in stride) else [])
     style = draw(st.sampled_from(choices))
     if style == "int":
@@ -97,10 +104,7 @@ def convolutions(draw, dims=None):
 
 @st.composite
 def transposed_convolutions(draw, dims=None):
-    d = draw(st.integers(1, 3)) if dims is None else dims
-    groups = draw(st.integers(1, 3))
-    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-    kernel, stride, dilation = axes(draw, d, 1, 4), axes(draw, d, 1, 3), axes(draw, d, 1, 2)
+    d, groups, c_in, c_out, kernel, stride, dilation = _convolution_axes(draw, dims)
     output_padding = tuple(draw(st.integers(0, max(s, dd) - 1)) for s, dd in zip(stride, dilation))
     padding = tuple(draw(st.integers(0, 2)) for _ in range(d))
     # The output (L − 1)·s − 2p + d·(k − 1) + output_padding + 1 must be at least 1.
