@@ -35,7 +35,7 @@ def _size_after(length: int, kernel_size: int) -> int:
     return (length + 2 * (kernel_size // 2) - kernel_size + 1) // 2
 
 
-def lenet(image_shape=(1, 8, 8), classes=10, channels=(8, 16), hidden=64, kernel_size=3, *, rng=None,
+def lenet(image_shape=(1, 8, 8), classes=10, channels=(16, 32), hidden=128, kernel_size=3, *, rng=None,
           dtype=np.float32) -> nn.Sequential:
     """The network of the module docstring. ``rng`` (a ``numpy.random.Generator``, a seed, or None)
     draws every layer's initial weights in order, torch's default initialisation per layer; the

@@ -35,9 +35,9 @@ INIT_STREAM, SHUFFLE_STREAM = 1, 2
 class Config:
     """Everything a run depends on; the defaults are the command's defaults."""
 
-    epochs: int = 40
-    batch_size: int = 32
-    lr: float = 0.05
+    epochs: int = 60
+    batch_size: int = 16
+    lr: float = 0.02
     momentum: float = 0.9
     dampening: float = 0.0
     weight_decay: float = 0.0
@@ -47,8 +47,8 @@ class Config:
     loss: str = "cross_entropy"
     seed: int = 0
     dtype: str = "float32"
-    channels: tuple = (8, 16)
-    hidden: int = 64
+    channels: tuple = (16, 32)
+    hidden: int = 128
     kernel_size: int = 3
     mnist: str | None = None
     val_fraction: float = 0.2
@@ -166,7 +166,7 @@ def parser(prog: str = "python -m reference.train", description: str | None = No
                    help="cross_entropy, or mse: E = ½‖t − y‖² on one-hot targets, averaged over the batch")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split, the weights and the batch order")
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
-    p.add_argument("--channels", type=_channels, default=d.channels, help="c1,c2 (default 8,16)")
+    p.add_argument("--channels", type=_channels, default=d.channels, help="c1,c2 (default 16,32)")
     p.add_argument("--hidden", type=_positive(int), default=d.hidden, help="hidden units (default %(default)s)")
     p.add_argument("--kernel-size", type=_positive(int), default=d.kernel_size, help="default %(default)s")
     p.add_argument("--mnist", metavar="DIR", help="train on MNIST's IDX files in DIR instead of the digits")

@@ -113,7 +113,7 @@ def test_epoch_batches_are_one_permutation_cut_in_order():
 
 # --- the network, the losses and the learner ----------------------------------------------------
 
-@pytest.mark.parametrize("shape, flat", [((1, 8, 8), 16 * 2 * 2), ((1, 28, 28), 16 * 7 * 7), ((3, 9, 13), 16 * 2 * 3)])
+@pytest.mark.parametrize("shape, flat", [((1, 8, 8), 32 * 2 * 2), ((1, 28, 28), 32 * 7 * 7), ((3, 9, 13), 32 * 2 * 3)])
 def test_lenet_shapes(shape, flat):
     net = lenet.lenet(shape, rng=0)
     assert net[7].in_features == flat
@@ -291,8 +291,9 @@ def test_the_reference_package_never_imports_torch():
 def test_seed_streams_are_independent():
     """The split is the seed's; the weights and the order come from [seed, 1] and [seed, 2]."""
     config = cli.Config(seed=4)
-    net = cli.build(config, cli.load_dataset(config)).net
-    expected = lenet.lenet(rng=np.random.default_rng([4, cli.INIT_STREAM]))
+    data = cli.load_dataset(config)
+    net = cli.build(config, data).net
+    expected = lenet.lenet(**config.network(data.image_shape, 10), rng=np.random.default_rng([4, cli.INIT_STREAM]))
     np.testing.assert_array_equal(net.state_dict()["0.weight"], expected.state_dict()["0.weight"])
     np.testing.assert_array_equal(cli.shuffle_rng(config).permutation(5),
                                   np.random.default_rng([4, cli.SHUFFLE_STREAM]).permutation(5))

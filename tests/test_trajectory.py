@@ -21,8 +21,9 @@ from reference import train as cli
 
 
 def _run(loss="cross_entropy", steps=20, mutate=None, **overrides):
-    """``steps`` steps of one epoch (a training set cut to ``steps`` batches of 32) in lockstep."""
-    config = cli.Config(dtype="float64", loss=loss, epochs=1, patience=None, limit=32 * steps, **overrides)
+    """``steps`` steps of one epoch (a training set cut to ``steps`` batches) in lockstep."""
+    config = cli.Config(dtype="float64", loss=loss, epochs=1, patience=None, **overrides)
+    config.limit = steps * config.batch_size
     data = cli.load_dataset(config)
     lock = Lockstep(cli.build(config, data))
     if mutate is not None:
@@ -39,7 +40,7 @@ def test_twenty_float64_steps_stay_within_the_bound(loss):
     assert max(s.ratio for s in lock.steps) <= 1
     assert all(s.local == "passed" for s in lock.steps)
     _, torch_val, torch_acc = lock.torch_epochs[0]
-    # the validation loss after 20 steps: a mean of 640 losses, each within the network's float64
+    # the validation loss after 20 steps: a mean of 320 losses, each within the network's float64
     # bound (~1e-13 relative) of torch's on parameters that differ by < 1e-15: 1e-12 is generous
     np.testing.assert_allclose(history.epochs[0].val_loss, torch_val, rtol=1e-12)
     assert history.epochs[0].val_accuracy == torch_acc
@@ -97,7 +98,7 @@ def test_the_twin_refuses_unknown_layers():
 
 def test_the_command_passes_draws_and_reports(tmp_path, capsys):
     figure = tmp_path / "training.png"
-    assert check_cli.main(["--epochs", "2", "--limit", "64", "--plot", str(figure)]) == 0
+    assert check_cli.main(["--epochs", "2", "--limit", "32", "--plot", str(figure)]) == 0
     out = capsys.readouterr().out
     assert ", float64, seed 0" in out.splitlines()[0]
     assert out.count("largest |Δp|") == 2 and "every step within the bound" in out
