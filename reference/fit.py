@@ -47,7 +47,16 @@ LOSSES = ("cross_entropy", "mse")
 
 
 def one_hot(labels: np.ndarray, classes: int, dtype) -> np.ndarray:
-    """``t[n, c] = 1`` if ``labels[n] == c`` else 0, shape ``(N, classes)``."""
+    """``t[n, c] = 1`` if ``labels[n] == c`` else 0, shape ``(N, classes)``; labels must be
+    integers in ``[0, classes)`` (a ``ValueError`` naming the first one that is not)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be a 1-d integer array, got labels.dtype={labels.dtype}, "
+                        f"labels.shape={labels.shape}")
+    outside = (labels < 0) | (labels >= classes)
+    if outside.any():
+        raise ValueError(f"one_hot: labels must be class indices in [0, {classes}), got "
+                         f"labels[{int(np.argmax(outside))}]={int(labels[np.argmax(outside)])}")
     t = np.zeros((len(labels), classes), dtype=dtype)
     t[np.arange(len(labels)), labels] = 1
     return t

@@ -160,6 +160,16 @@ def test_half_squared_error_is_the_seed_posts_loss_averaged_over_the_batch():
     assert loss(y.astype(np.float32), labels).dtype == np.float32
 
 
+@pytest.mark.parametrize("labels, error, text", [
+    (np.array([0, 4]), ValueError, r"labels must be class indices in \[0, 4\), got labels\[1\]=4"),
+    (np.array([-1, 0]), ValueError, r"got labels\[0\]=-1"),
+    (np.array([0.0, 1.0]), TypeError, "labels must be a 1-d integer array"),
+])
+def test_squared_error_refuses_labels_that_are_not_classes(labels, error, text):
+    with pytest.raises(error, match=text):
+        fit.HalfSquaredError(4)(np.zeros((2, 4)), labels)
+
+
 def test_criterion_refuses_unknown_losses():
     with pytest.raises(ValueError, match="loss='hinge'"):
         fit.criterion("hinge", 10)

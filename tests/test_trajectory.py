@@ -46,6 +46,13 @@ def test_twenty_float64_steps_stay_within_the_bound(loss):
     assert history.epochs[0].val_accuracy == torch_acc
 
 
+@pytest.mark.parametrize("options", [dict(nesterov=True, weight_decay=1e-3), dict(dampening=0.3, weight_decay=1e-3),
+                                     dict(momentum=0.0)], ids=["nesterov-wd", "dampening-wd", "no-momentum"])
+def test_every_sgd_option_stays_within_the_bound(options):
+    lock, _ = _run(steps=5, **options)
+    assert len(lock.steps) == 5 and lock.failures() == []
+
+
 def _perturb_one_gradient(ref):
     """A gradient wrong by a relative 1e-6 in one layer's bias, as a subtle backward bug would be."""
     gradients = ref.gradients
