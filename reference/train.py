@@ -150,7 +150,8 @@ def _fraction(text):
 def parser(prog: str = "python -m reference.train", description: str | None = None) -> argparse.ArgumentParser:
     """The options of a training run (``crosscheck.train`` adds its own to the same parser)."""
     d = Config()
-    p = argparse.ArgumentParser(prog=prog, description=description or __doc__.split("\n\n")[0])
+    text = description or __doc__.split("\n\n")[0]
+    p = argparse.ArgumentParser(prog=prog, description=text.replace("``", ""))
     p.add_argument("--epochs", type=_positive(int), default=d.epochs, help="most epochs (default %(default)s)")
     p.add_argument("--batch-size", type=_positive(int), default=d.batch_size, help="default %(default)s")
     p.add_argument("--lr", type=_non_negative, default=d.lr, help="learning rate (default %(default)s)")
@@ -171,7 +172,8 @@ def parser(prog: str = "python -m reference.train", description: str | None = No
     p.add_argument("--kernel-size", type=_positive(int), default=d.kernel_size, help="default %(default)s")
     p.add_argument("--mnist", metavar="DIR", help="train on MNIST's IDX files in DIR instead of the digits")
     p.add_argument("--val-fraction", type=_fraction, default=None,
-                   help="share of the training data held out for validation (digits 0.2, MNIST 1/6)")
+                   help="share held out for validation: of all the digits (default 0.2), of MNIST's "
+                        "training files (default 1/6)")
     p.add_argument("--test-fraction", type=_fraction, default=d.test_fraction,
                    help="digits: share held out for test (default %(default)s); MNIST has its own test files")
     p.add_argument("--limit", type=_positive(int), help="use only the first N samples of each part (quick runs)")
