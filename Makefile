@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install crosscheck test bench clean
+.PHONY: install crosscheck test bench clean soak
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
+
+# Not part of `make test`: it takes long (figures in docs/mutation.md).
+# The full profile and random fuzzing under seeds 0-9, against a correct torch-backed
+# implementation and against the reference: any failure is a false one (exit 1).
+soak: $(STAMP)
+	$(PY) benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
