@@ -101,3 +101,16 @@ def test_elementwise_mean_torch_takes_a_deprecated_spelling():
     assert float(out) == 3.5
     with pytest.raises(ValueError, match="reduction='elementwise_mean'"):
         F.mse_loss(x, t, reduction="elementwise_mean")
+
+
+def test_one_tap_transposed_kernel_torch_takes_dilation_zero_in_float32_only():
+    # Found by the soak's random fuzzing: oneDNN's float32 path never checks the dilation of
+    # a 1-tap kernel; float64 (and every longer kernel) refuses it. The reference refuses both.
+    w = np.ones((1, 1, 1))
+    out = T.conv_transpose1d(torch.ones(2, 1, 1), torch.from_numpy(w).float(), dilation=0)
+    assert tuple(out.shape) == (2, 1, 1)
+    with pytest.raises(RuntimeError, match="dilation"):
+        T.conv_transpose1d(torch.ones(2, 1, 1, dtype=torch.float64), torch.from_numpy(w), dilation=0)
+    for dtype in (np.float32, np.float64):
+        with pytest.raises(ValueError, match="dilation"):
+            F.conv_transpose1d(np.ones((2, 1, 1), dtype), w.astype(dtype), dilation=0)

@@ -95,3 +95,14 @@ def test_a_malformed_known_deviations_file_is_a_usage_error(tmp_path):
     result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", f"--known-deviations={known}")
     assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
     assert "expected 'pattern: reason'" in result.stdout + result.stderr
+
+
+def test_a_call_torch_takes_only_in_float32_is_reported_not_raised():
+    """The soak found it: the float64 truth of a call torch accepts in float32 may be refused;
+    run_case reports that as the case's failure instead of letting torch's error escape."""
+    from crosscheck.cases import conv_transpose_case
+    from tests.impls import torch_backed
+
+    case = conv_transpose_case(1, (2, 1, 1), (1, 1, 1), bias=False, dilation=0, dtype="float32")
+    outcome = crosscheck.run_case(torch_backed, case)
+    assert outcome.status == "failed" and "refuses it in float64" in outcome.failure.reason
