@@ -280,17 +280,24 @@ def _nonempty(case):
 def _bad_convolution(draw):
     case = _nonempty(draw(st.one_of(convolutions(), transposed_convolutions())))
     d, (x, w, b) = _spatial_dims(case), case.shapes
-    rules = ["stride", "dilation", "padding", "groups", "channels", "rank", "bias", "dtype"]
+    rules = ["stride", "dilation", "padding", "groups", "more-groups", "channels", "rank", "weight-rank", "bias",
+             "dtype"]
     rules += ["output_padding"] if "transpose" in case.op else ["same-with-stride", "kernel"]
     rule = draw(st.sampled_from(rules))
     if rule == "dilation" and "transpose" in case.op and w[2] == 1:
         rule = "stride"  # a 1-tap transposed kernel takes dilation 0 in float32 (README, deviations)
     if rule in ("stride", "dilation"):
-        return _broken(case, rule, **{rule: tuple(draw(st.sampled_from([0, -1])) if a == 0 else 1 for a in range(d))})
+        bad = draw(st.sampled_from([0, -1]))
+        one = d > 1 and draw(st.booleans())  # a 1-tuple, which torch broadcasts (as in its OpInfo error_inputs)
+        return _broken(case, rule, **{rule: (bad,) if one else tuple(bad if a == 0 else 1 for a in range(d))})
     if rule == "padding":
         return _broken(case, "padding", padding=-draw(st.integers(1, 2)))
     if rule == "groups":
         return _broken(case, "groups", groups=draw(st.sampled_from([0, -1])))
+    if rule == "more-groups":  # more groups than the weight's first axis has entries
+        return _broken(case, "groups", groups=w[0] + 1)
+    if rule == "weight-rank":  # one kernel axis too few for the op
+        return _broken(case, "weight", shapes=(x, w[:-1], b))
     if rule == "channels":  # weight's channel axis disagrees with the input's channels
         axis = 0 if "transpose" in case.op else 1
         w = w[:axis] + (w[axis] + 1,) + w[axis + 1:]
@@ -360,9 +367,11 @@ REJECTIONS = {"convolution": _bad_convolution, "padding": _bad_padding, "pooling
 
 
 def rejected_calls():
-    """Calls torch rejects, one broken rule each, with the argument the error must name:
-    non-positive stride or dilation, negative padding, ``'same'`` with a stride, groups that
-    are not positive, channel, rank and bias-size mismatches, mixed dtypes, a kernel larger
+    """Calls torch rejects, one broken rule each, with the argument the error must name (the
+    rules of the project's semantics notes and of torch's own OpInfo ``error_inputs`` for
+    convolution): non-positive stride or dilation (also as a 1-tuple), negative padding,
+    ``'same'`` with a stride, groups that are not positive or exceed the weight's first axis,
+    channel, input-rank, weight-rank and bias-size mismatches, mixed dtypes, a kernel larger
     than the padded input, ``output_padding`` not smaller than stride or dilation, an odd
     or too wide ``pad``, an unknown mode or reduction, pooling padding over half the kernel,
     a zero kernel, stride or ``divisor_override``, feature and target mismatches."""
