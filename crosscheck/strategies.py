@@ -339,10 +339,16 @@ def _bad_pooling(draw):
     case = _nonempty(draw(st.one_of(max_poolings(), avg_poolings())))
     kernel = case.kwargs["kernel_size"]
     k = kernel if isinstance(kernel, int) else kernel[0]
-    rules = ["padding", "stride", "kernel_size"] + (["divisor_override"] if "divisor_override" in case.kwargs else [])
+    rules = ["padding", "negative-padding", "stride", "kernel_size", "empty-channels"]
+    rules += ["divisor_override"] if "divisor_override" in case.kwargs else []
     rule = draw(st.sampled_from(rules))
     if rule == "padding":
         return _broken(case, "padding", padding=k // 2 + 1)
+    if rule == "negative-padding":
+        return _broken(case, "padding", padding=-1)
+    if rule == "empty-channels":  # a zero-size axis other than the batch (torch's OpInfo error_inputs)
+        x, d = case.shapes[0], _spatial_dims(case)
+        return _broken(case, "input", shapes=(x[: len(x) - d - 1] + (0,) + x[len(x) - d:],))
     if rule == "stride":
         return _broken(case, "stride", stride=0)
     if rule == "kernel_size":
@@ -373,6 +379,7 @@ def rejected_calls():
     ``'same'`` with a stride, groups that are not positive or exceed the weight's first axis,
     channel, input-rank, weight-rank and bias-size mismatches, mixed dtypes, a kernel larger
     than the padded input, ``output_padding`` not smaller than stride or dilation, an odd
-    or too wide ``pad``, an unknown mode or reduction, pooling padding over half the kernel,
-    a zero kernel, stride or ``divisor_override``, feature and target mismatches."""
+    or too wide ``pad``, an unknown mode or reduction, pooling padding negative or over half
+    the kernel, a zero kernel, stride or ``divisor_override``, a pooling input with no
+    channels, feature and target mismatches."""
     return st.one_of(_bad_convolution(), _bad_padding(), _bad_pooling(), _bad_dense_or_loss())
