@@ -24,16 +24,13 @@ Backward, by the adjoint of an adjoint:
 """
 from __future__ import annotations
 
-import numpy as np
-
 from . import _check
 from .conv import Geometry, _correlate, _weight_grad, _weight_matrix, check_arrays, input_grad
 
 
-def geometry(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation) -> Geometry:
-    """Validate a transposed-convolution call as torch does; describe it as the convolution
-    whose input gradient it is (``in_spatial`` is this op's output, ``out_spatial`` its input)."""
-    groups = check_arrays(op, dims, input, weight, bias, groups)
+def check_arguments(op, dims, stride, padding, output_padding, dilation):
+    """The integer arguments as per-axis tuples, with torch's rule that ``output_padding`` be
+    smaller than the stride or the dilation on each axis."""
     stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
     padding = _check.int_tuple(op, "padding", padding, dims, minimum=0)
     output_padding = _check.int_tuple(op, "output_padding", output_padding, dims, minimum=0)
@@ -43,6 +40,14 @@ def geometry(op, dims, input, weight, bias, stride, padding, output_padding, gro
             f"{op}: output_padding must be smaller than stride or dilation on each axis, "
             f"got output_padding={output_padding}, stride={stride}, dilation={dilation}"
         )
+    return stride, padding, output_padding, dilation
+
+
+def geometry(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation) -> Geometry:
+    """Validate a transposed-convolution call as torch does; describe it as the convolution
+    whose input gradient it is (``in_spatial`` is this op's output, ``out_spatial`` its input)."""
+    groups = check_arrays(op, dims, input, weight, bias, groups)
+    stride, padding, output_padding, dilation = check_arguments(op, dims, stride, padding, output_padding, dilation)
     batch_added = input.ndim == dims + 1
     shape = (1,) + input.shape if batch_added else input.shape
     channels, in_spatial, kernel = shape[1], shape[2:], weight.shape[2:]

@@ -113,11 +113,38 @@ def first_read(starts: np.ndarray, kernel: int, dilation: int, length: int):
     return p, (p < kernel) & (starts + p * dilation < length)
 
 
-def _flag(op: str, name: str, value) -> bool:
+def check_flag(op: str, name: str, value) -> bool:
     """torch takes only a Python bool here (not 0/1, not numpy.bool_)."""
     if not isinstance(value, bool):
         raise TypeError(f"{op}: {name} must be a bool, got {name}={value!r}")
     return value
+
+
+def check_window(op: str, dims: int, kernel_size, stride, padding, dilation=1):
+    """Per-axis ``(kernel, stride, padding, dilation)``: stride None (or empty) means the
+    kernel, as in torch, and padding may be at most half the kernel on every axis."""
+    kernel = _check.int_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
+    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    strides = kernel if empty else _check.int_tuple(op, "stride", stride, dims, minimum=1)
+    pads = _check.int_tuple(op, "padding", padding, dims, minimum=0)
+    dilations = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
+        raise ValueError(
+            f"{op}: padding must be at most half of kernel_size on every axis, got padding={padding!r}, "
+            f"kernel_size={kernel_size!r}" + (" (dilation does not count)" if op.lower().startswith("max") else "")
+        )
+    return kernel, strides, pads, dilations
+
+
+def check_divisor_override(op: str, divisor_override):
+    """``None``, or a non-zero int (torch's rule; a negative divisor is allowed)."""
+    if divisor_override is None:
+        return None
+    if not _check.is_int(divisor_override):
+        raise TypeError(f"{op}: divisor_override must be an int or None, got divisor_override={divisor_override!r}")
+    if divisor_override == 0:
+        raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override={divisor_override!r}")
+    return int(divisor_override)
 
 
 def geometry(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -125,29 +152,15 @@ def geometry(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode,
     """Validate a pooling call the way torch does and describe its shapes."""
     _check.float_array(op, "input", input)
     _check.rank(op, "input", input, (dims + 1, dims + 2))
-    kernel = _check.int_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
-    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
-    strides = kernel if empty else _check.int_tuple(op, "stride", stride, dims, minimum=1)
-    pads = _check.int_tuple(op, "padding", padding, dims, minimum=0)
-    dilations = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
-    ceil_mode = _flag(op, "ceil_mode", ceil_mode)
-    count_include_pad = _flag(op, "count_include_pad", count_include_pad)
-    if divisor_override is not None:
-        if not _check.is_int(divisor_override):
-            raise TypeError(f"{op}: divisor_override must be an int or None, got divisor_override={divisor_override!r}")
-        if divisor_override == 0:
-            raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override={divisor_override!r}")
-        divisor_override = int(divisor_override)
+    kernel, strides, pads, dilations = check_window(op, dims, kernel_size, stride, padding, dilation)
+    ceil_mode = check_flag(op, "ceil_mode", ceil_mode)
+    count_include_pad = check_flag(op, "count_include_pad", count_include_pad)
+    divisor_override = check_divisor_override(op, divisor_override)
 
     batch_added = input.ndim == dims + 1
     shape = (1,) + input.shape if batch_added else input.shape
     if 0 in shape[1:]:
         raise ValueError(f"{op}: input's non-batch axes must be non-empty, got input.shape={input.shape}")
-    if any(p > k // 2 for p, k in zip(pads, kernel)):
-        raise ValueError(
-            f"{op}: padding must be at most half of kernel_size on every axis, got padding={padding!r}, "
-            f"kernel_size={kernel_size!r}" + (" (dilation does not count)" if op.startswith("max") else "")
-        )
     in_spatial = shape[2:]
     if op.startswith("avg_pool3d") and any(n < k for n, k in zip(in_spatial, kernel)):
         # avg_pool3d alone in torch 2.13 (not 1-d or 2-d, not max pooling), padding or not
@@ -366,14 +379,12 @@ class Vectorised:
         """Every tap of window ``i`` receives ``gy[i] / D(i)``: the share is added back through
         each tap's run (the adjoint of reading it) into a padded buffer in the phase layout,
         which is merged back with the padding dropped."""
-        before, after = _pads(geo)
-        padded = tuple(n + b + a for n, b, a in zip(geo.in_spatial, before, after))
-        grad_phased = np.zeros(_windows.phase_shape(x.shape[:2], padded, geo.stride), dtype=x.dtype)
+        grad_phased = np.zeros(_windows.phase_shape(x.shape[:2], geo.extent, geo.stride), dtype=x.dtype)
         with np.errstate(over="ignore"):  # a tiny divisor_override may overflow, as in torch
             share = _as_run(gy / divisor(geo).astype(x.dtype), grad_phased, geo, 0)
         for target in _windows.phase_taps(grad_phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial):
             np.add(target, share, out=target)
-        return _windows.merge_phases(grad_phased, before, x.shape)
+        return _windows.merge_phases(grad_phased, _pads(geo)[0], x.shape)
 
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}

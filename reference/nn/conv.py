@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _check
 from .. import functional as F
+from ..conv_transpose import check_arguments as _transposed_arguments
 from .module import Module, Parameter, _float_dtype, _op, _uniform
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -215,15 +216,8 @@ class _ConvTransposeNd(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{op}: only padding_mode='zeros' is supported (as in torch), got padding_mode={padding_mode!r}")
         kernel_size = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
-        stride = _check.int_tuple(op, "stride", stride, n, minimum=1)
-        padding = _check.int_tuple(op, "padding", padding, n, minimum=0)
-        output_padding = _check.int_tuple(op, "output_padding", output_padding, n, minimum=0)
-        dilation = _check.int_tuple(op, "dilation", dilation, n, minimum=1)
-        if any(q >= max(s, d) for q, s, d in zip(output_padding, stride, dilation)):
-            raise ValueError(
-                f"{op}: output_padding must be smaller than stride or dilation on each axis, got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
-            )
+        stride, padding, output_padding, dilation = _transposed_arguments(op, n, stride, padding, output_padding,
+                                                                          dilation)
         dtype = _float_dtype(op, dtype)
 
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size

@@ -5,31 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _check
+from ..pooling import check_divisor_override, check_flag, check_window
 from .module import Module, _op
-
-
-def _flag(op: str, name: str, value) -> bool:
-    """torch's pooling ops take only a Python bool here (``ceil_mode=1`` is a TypeError)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be a bool, got {name}={value!r}")
-    return value
-
-
-def _pool_geometry(op: str, n: int, kernel_size, stride, padding, dilation=1):
-    """Normalised ``(kernel, stride, padding, dilation)``: stride None (or empty) means the
-    kernel, as in torch, and padding may be at most half the kernel on every axis."""
-    kernel = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
-    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
-    stride = kernel if empty else _check.int_tuple(op, "stride", stride, n, minimum=1)
-    pads = _check.int_tuple(op, "padding", padding, n, minimum=0)
-    dilation = _check.int_tuple(op, "dilation", dilation, n, minimum=1)
-    if any(p > k // 2 for p, k in zip(pads, kernel)):
-        raise ValueError(
-            f"{op}: padding must be at most half of kernel_size on every axis, got padding={padding!r}, "
-            f"kernel_size={kernel_size!r}"
-        )
-    return kernel, stride, pads, dilation
 
 
 class _MaxPoolNd(Module):
@@ -51,10 +28,10 @@ class _MaxPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         op = type(self).__name__
-        geometry = _pool_geometry(op, self.dims, kernel_size, stride, padding, dilation)
+        geometry = check_window(op, self.dims, kernel_size, stride, padding, dilation)
         self.kernel_size, self.stride, self.padding, self.dilation = geometry
         self.return_indices = bool(return_indices)
-        self.ceil_mode = _flag(op, "ceil_mode", ceil_mode)
+        self.ceil_mode = check_flag(op, "ceil_mode", ceil_mode)
 
     def _args(self):
         return self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
@@ -111,16 +88,10 @@ class _AvgPoolNd(Module):
                  divisor_override=None):
         super().__init__()
         op = type(self).__name__
-        self.kernel_size, self.stride, self.padding, _ = _pool_geometry(op, self.dims, kernel_size, stride, padding)
-        self.ceil_mode = _flag(op, "ceil_mode", ceil_mode)
-        self.count_include_pad = _flag(op, "count_include_pad", count_include_pad)
-        if divisor_override is not None:
-            if not _check.is_int(divisor_override):
-                raise TypeError(f"{op}: divisor_override must be an int or None, got divisor_override={divisor_override!r}")
-            if divisor_override == 0:
-                raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override={divisor_override!r}")
-            divisor_override = int(divisor_override)
-        self.divisor_override = divisor_override
+        self.kernel_size, self.stride, self.padding, _ = check_window(op, self.dims, kernel_size, stride, padding)
+        self.ceil_mode = check_flag(op, "ceil_mode", ceil_mode)
+        self.count_include_pad = check_flag(op, "count_include_pad", count_include_pad)
+        self.divisor_override = check_divisor_override(op, divisor_override)
 
     def _args(self):
         args = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
