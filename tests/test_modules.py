@@ -232,7 +232,9 @@ def test_gradients_accumulate_like_torch(mode):
         grad_inputs.append(ref.backward(g))
         xt = torch.from_numpy(x).requires_grad_()
         twin(xt).backward(torch.from_numpy(g))
-        # the input gradient is this call's alone: it is returned, not accumulated
+        # the input gradient is this call's alone: it is returned, not accumulated. Tolerance: float64
+        # sums of a few dozen products in another order than torch's, (n + 1)·eps·Σ|terms| ≈ 1e-14 here;
+        # a gradient accumulated over both calls would be off by O(1).
         np.testing.assert_allclose(grad_inputs[-1], xt.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ref.weight.grad, twin.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ref.bias.grad, twin.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
@@ -719,6 +721,7 @@ def test_loss_backward_default_is_loss_backward():
         ref(x, t)
         xt = torch.from_numpy(x).requires_grad_()
         twin(xt, torch.from_numpy(t)).backward()
+        # float64, a softmax or a difference per entry then one scaling: a few ulps, far inside 1e-12
         np.testing.assert_allclose(ref.backward(), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(ref.backward(2.0), 2 * xt.grad.numpy(), rtol=1e-12, atol=1e-15)
 
