@@ -17,6 +17,11 @@ flat index ``Σ_a i_a·S_a + Σ_a p_a·d_a·S_a``: for each tap ``p``, the windo
 consecutive output rows read one contiguous run of ``x``. :func:`flat_windows` views those runs
 (copying them is a straight copy, not one short row at a time); the flat indices in between
 (past the end of an output row) belong to no output.
+
+For a stride along the last axis, :func:`split_rows` stores the padded last axis by stride
+phase, the rows of one phase one after another: a tap's reads over every row and window are
+then one contiguous run of that copy (:func:`row_runs`), and :func:`merge_rows` is the adjoint.
+Pooling pools its last axis this way.
 """
 from __future__ import annotations
 
@@ -88,79 +93,65 @@ def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation, out=Non
 
 
 
-def _phase_runs(spatial, before, stride):
-    """For each phase ``r`` (a multi-index, ``0 ≤ r_a < s_a``) of an input padded by ``before``:
-    the input positions of that phase (slices of the unpadded axes) and the slots they take in
-    the phase's plane (slices ``m``, with ``m·s + r`` the padded position)."""
-    for r in itertools.product(*(range(s) for s in stride)):
-        src, dst = [], []
-        for r_a, n, b, s in zip(r, spatial, before, stride):
-            first = (r_a - b) % s  # first unpadded position w with (w + b) ≡ r (mod s)
-            count = len(range(first, n, s))
-            src.append(slice(first, n, s))
-            dst.append(slice((first + b) // s, (first + b) // s + count))
-        yield r, tuple(src), tuple(dst)
+def _row_phases(length, before, stride):
+    """For each phase ``r < s`` of an axis of ``length`` padded by ``before``: the unpadded
+    positions of that phase (a slice) and the slots ``m`` they take (``m·s + r`` is the padded
+    position), as ``(r, positions, slots)``."""
+    for r in range(stride):
+        first = (r - before) % stride  # first unpadded position w with (w + before) ≡ r (mod s)
+        count = len(range(first, length, stride))
+        slot = (first + before) // stride
+        yield r, slice(first, length, stride), slice(slot, slot + count)
 
 
-def phase_shape(lead, padded, stride) -> tuple[int, ...]:
-    """Shape of the :func:`split_phases` layout of an array ``(*lead, *padded)``: ``(*lead, *s,
-    M_0 + 1, M_1, …)`` with ``M_a = ⌈P_a / s_a⌉`` (one slack slab along the first axis)."""
-    plane = tuple(-(-n // s) for n, s in zip(padded, stride))
-    return tuple(lead) + tuple(stride) + (plane[0] + 1,) + plane[1:]
+def phase_length(padded: int, stride: int) -> int:
+    """``M = ⌈P / s⌉``: the slots of one phase of an axis of ``P`` (padded) positions."""
+    return -(-padded // stride)
 
 
-def split_phases(x: np.ndarray, before, after, stride, value) -> np.ndarray:
-    """Pad the last ``D = len(stride)`` axes of ``x`` with ``value`` and store them by phase:
-    ``y[..., r, m] = x_pad[..., m·s + r]``, ``y`` of :func:`phase_shape` (the slack slab and
-    the padding hold ``value``). One allocation and one copy.
+def split_rows(x: np.ndarray, before: int, after: int, stride: int, value, slack: int) -> np.ndarray:
+    """Pad the last axis of ``x`` with ``value`` and store it by stride phase, the rows of a
+    phase one after another:
 
-    Why: a window tap reads ``x_pad[..., i·s + p·d]``, every ``s``-th position, and a strided
-    NumPy loop over short rows runs several times slower than a contiguous one. With
-    ``p·d = q·s + r`` the tap reads ``y[..., r, i + q]``, and in the flattened phase plane the
-    positions ``Σ_a (i_a + q_a)·S_a`` of all windows lie in one contiguous run
-    (:func:`phase_taps`).
+        y[r, row·M + m] = x_pad[row, m·s + r],    M = ⌈(before + L + after) / s⌉,
+
+    ``row`` running over the leading positions of ``x`` in C order, then ``slack`` entries of
+    ``value``; slots past the padded row hold ``value`` too. One allocation and one copy.
+
+    Why: a window tap reads ``x_pad[row, i·s + p·d]``, every ``s``-th position, and NumPy runs a
+    loop over short strided rows several times slower than one over a long contiguous run.
+    With ``p·d = q·s + r`` the tap reads ``y[r, row·M + i + q]``: over all rows and windows, one
+    contiguous run (:func:`row_runs`).
     """
-    dims = len(stride)
-    lead, spatial = x.shape[:-dims], x.shape[-dims:]
-    padded = tuple(n + b + a for n, b, a in zip(spatial, before, after))
-    y = np.full(phase_shape(lead, padded, stride), value, dtype=x.dtype)
-    for r, src, dst in _phase_runs(spatial, before, stride):
-        y[(Ellipsis,) + r + dst] = x[(Ellipsis,) + src]
+    lead, length = x.shape[:-1], x.shape[-1]
+    rows, slots = int(np.prod(lead)), phase_length(before + length + after, stride)
+    y = np.empty((stride, rows * slots + slack), dtype=x.dtype)
+    y[:, rows * slots:] = value
+    for r, positions, taken in _row_phases(length, before, stride):
+        plane = y[r, : rows * slots].reshape(lead + (slots,))
+        plane[..., : taken.start] = value
+        plane[..., taken.stop:] = value
+        plane[..., taken] = x[..., positions]
     return y
 
 
-def merge_phases(y: np.ndarray, before, shape) -> np.ndarray:
-    """Adjoint of :func:`split_phases`: the entries of ``y`` that hold input positions, back in
-    an array of ``shape``; padding and slack are dropped."""
-    dims = len(before)
-    stride = y.shape[-2 * dims: -dims]
-    x = np.empty(shape, dtype=y.dtype)
-    for r, src, dst in _phase_runs(shape[-dims:], before, stride):
-        x[(Ellipsis,) + src] = y[(Ellipsis,) + r + dst]
-    return x
+def row_runs(rows: int, slots: int, kernel: int, stride: int, dilation: int):
+    """The index ``(r, slice(q, q + rows·M))`` into a :func:`split_rows` array of every
+    tap ``p < k`` (``p·d = q·s + r``): entry ``row·M + i`` of that run is ``x_pad[row, i·s + p·d]``
+    for the windows ``i`` that fit in the row; the run positions past them (``i`` up to ``M``)
+    read the next row or the slack and belong to no window. The slack must be at least the
+    largest ``q``, ``(k − 1)·d // s``."""
+    for p in range(kernel):
+        q, r = divmod(p * dilation, stride)
+        yield r, slice(q, q + rows * slots)
 
 
-def phase_taps(y: np.ndarray, kernel, stride, dilation, out):
-    """The windows of a :func:`split_phases` array ``y``, one view per kernel tap in row-major
-    order, each ``v_p[..., Σ_a i_a·S_a] = x_pad[..., i·s + p·d]`` over one contiguous run of
-    ``out_0·S_0`` entries of the flat phase plane (``S_a = Π_{b>a} M_b``). Run positions whose
-    ``i_a ≥ out_a`` on a later axis are not windows: they read neighbouring rows (:func:`crop`
-    drops them; a writer must add zeros there). Views are basic slices: writing through one
-    writes ``y``."""
-    dims = len(kernel)
-    plane = y.shape[-dims:]
-    flat = y.reshape(y.shape[:-dims] + (int(np.prod(plane)),))
-    strides = flat_strides(plane)
-    length = out[0] * strides[0]
-    for tap in itertools.product(*(range(k) for k in kernel)):
-        q, r = zip(*(divmod(p * d, s) for p, d, s in zip(tap, dilation, stride)))
-        start = sum(q_a * s_a for q_a, s_a in zip(q, strides))
-        yield flat[(Ellipsis,) + r + (slice(start, start + length),)]
-
-
-def crop(run: np.ndarray, plane, out) -> np.ndarray:
-    """The window entries ``a[..., i]`` (``i < out``) of a run laid out like :func:`phase_taps`'s
-    views (a view, no copy)."""
-    dims = len(out)
-    shaped = run.reshape(run.shape[:-1] + (out[0],) + tuple(plane[1:dims]))
-    return shaped[(Ellipsis,) + tuple(slice(0, o) for o in out)]
+def merge_rows(y: np.ndarray, before: int, slots: int, out: np.ndarray) -> np.ndarray:
+    """Adjoint of :func:`split_rows` (``M = slots``): the entries of ``y`` that hold input
+    positions, written into ``out`` (every entry of it); padding, unused slots and slack are
+    dropped."""
+    lead, length = out.shape[:-1], out.shape[-1]
+    rows = int(np.prod(lead))
+    for r, positions, taken in _row_phases(length, before, y.shape[0]):
+        out[..., positions] = y[r, : rows * slots].reshape(lead + (slots,))[..., taken]
+    return out

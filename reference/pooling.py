@@ -46,18 +46,35 @@ linear in ``x`` with coefficient ``1/D(i)`` on every tap of window ``i``, so
 
     ∂E/∂x[n, c, j] = Σ_{i, p : start(i) + p = j} gy[n, c, i] / D(i).
 
-Vectorised over kernel taps: the input is padded (with −∞ for max, 0 for average) up to the
-extent the windows read and stored by phase (:func:`reference._windows.split_phases`), where
-each tap's reads over all windows form one contiguous run, so every step is a contiguous
-whole-array NumPy operation and the Python loops run over kernel taps only. The forwards keep
-torch's order of operations (taps scanned, or summed, in row-major order) and come out bitwise
-equal to torch's on CPU. The backwards add tap by tap: a position that one window sends its
-gradient to gets it exactly; one shared by several windows sums them in another order than
-torch, equal up to rounding.
+Computed separably, one spatial axis at a time. A window is a box, the product of one
+1-d window per axis, so its maximum is the maximum along the last axis of the maxima along
+the others, and its sum likewise: pooling ``D`` axes is ``D`` one-axis passes, last axis first,
+each over the previous pass's output. A pass costs ``k_a`` taps per output entry where the
+box costs ``Π k_a``, and the outer passes run on data already shrunk by the inner ones.
+
+* Winners. A pass keeps, per output entry, the first of its taps holding the maximum (with a
+  NaN, the last NaN). Together the passes pick torch's tap: the first maximum in row-major
+  order lies in the first row (earliest outer tap) that holds the maximum, at that row's first
+  maximum, and the last NaN lies in the last row holding a NaN, at that row's last NaN.
+* The backward runs the passes' adjoints in reverse: each sends its upstream gradient to the
+  tap that won (max) or spreads it over all its taps (average), so a position shared by
+  overlapping windows collects its terms in another order than torch: equal up to rounding.
+  The average forward sums per axis, not in torch's row-major order: also equal up to
+  rounding (the division by ``D(i)`` comes last, as in torch). The max forward is a selection
+  and is exact.
+* Layout. The last axis's pass reads the input padded (−∞ for max, 0 for average) and stored
+  by stride phase (:func:`reference._windows.split_rows`), where each tap is one contiguous run
+  over every row: NumPy's maximum over strided float64 is several times slower than over a
+  contiguous run. The outer passes read only positions inside the input (their padding is
+  clipped away, never stored).
+* Blocks. Planes are pooled a block of about :data:`BLOCK_BYTES` at a time, so that a block's
+  passes and temporaries stay in the cache and main memory sees the input read and the
+  result written about once rather than once per NumPy step.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -202,112 +219,286 @@ def check_grad_output(geo: Geometry, grad_output, input) -> np.ndarray:
     return grad_output[None] if geo.batch_added else grad_output
 
 
-def _pads(geo: Geometry):
-    """Per spatial axis, the padding before and after that extends the input to :attr:`Geometry.extent`."""
-    return tuple(left for _, left, _ in geo.pad_pairs), tuple(right for _, _, right in geo.pad_pairs)
+class Read(NamedTuple):
+    """One kernel tap of a pass: the output entries ``region`` combine the input entries ``source``."""
+
+    tap: int
+    region: tuple
+    source: tuple
+    full: bool  # the region is every output entry of the pass
+    group: int  # taps of different groups never read the same input entry
 
 
-def _taps_of(geo: Geometry, x: np.ndarray, value):
-    """``x`` padded with ``value`` in the phase layout of :func:`reference._windows.split_phases`,
-    and one run per kernel tap (row-major) over the windows: ``run_p[n, c, i] = x_pad[n, c, i·s + p·d]``
-    at the run positions of :func:`reference._windows.phase_taps`."""
-    phased = _windows.split_phases(x, *_pads(geo), geo.stride, value)
-    return phased, list(_windows.phase_taps(phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial))
+@dataclass(frozen=True)
+class Pass:
+    """Pooling along one spatial axis of a block of planes, the other axes left as they are.
 
-
-def _first_inside(geo: Geometry) -> np.ndarray:
-    """Per output position, the number of the window's first tap inside the input."""
-    first = [first_read(geo.starts(a), k, d, n)[0]
-             for a, (k, d, n) in enumerate(zip(geo.kernel, geo.dilation, geo.in_spatial))]
-    return _tap_numbers(geo, first)
-
-
-def _max_and_first_tap(runs) -> tuple[np.ndarray, np.ndarray]:
-    """``best``, the window maximum, and ``winner``, the row-major number of the first tap that
-    holds it, over the taps' runs, when the input holds no NaN: one pass per tap for the
-    maximum, one per tap for the winner, each a contiguous NumPy step.
-
-    The winner is counted, not searched: with ``found_t`` = "some tap ≤ t equals the maximum",
-    the first such tap is ``t* = Σ_{t < T−1} (1 − found_t)``, so ``winner = (T − 1) − Σ found_t``
-    is a sum of booleans (a masked write per tap would cost three times as much).
+    The last spatial axis goes first, read from the input in the row-phase layout of
+    :func:`reference._windows.split_rows` (padding stored, each tap one contiguous run); its
+    output keeps ``M`` entries per row, the windows ``i < out`` and then a few that belong to no
+    window (they are carried along and dropped at the end). Each earlier axis then pools the
+    previous pass's output, reading only positions inside the input (padding clipped away).
     """
-    best = runs[0].copy()
-    for run in runs[1:]:
-        np.maximum(best, run, out=best)
-    count = len(runs)
-    passed = np.zeros(best.shape, dtype=np.uint8 if count < 2**8 else np.int32)  # Σ found_t so far
-    found = np.zeros(best.shape, dtype=bool)
-    equal = np.empty(best.shape, dtype=bool)
-    for run in runs[:-1]:
-        np.equal(run, best, out=equal)
-        found |= equal
-        np.add(passed, found, out=passed)
-    return best, (count - 1) - passed.astype(np.int32)
+
+    axis: int  # the spatial axis
+    kernel: int
+    in_shape: tuple
+    out_shape: tuple
+    reads: tuple  # of Read
+    first_inside: np.ndarray  # per window (broadcast over out_shape): its first tap inside the input
 
 
-def _max_scan(runs) -> tuple[np.ndarray, np.ndarray]:
-    """``best`` and ``winner`` as :func:`_max_and_first_tap`, by torch's own scan, which NaN
-    needs: taps in row-major order keep the running maximum and its tap, and a tap replaces it
-    when strictly larger (so ties keep the first) or NaN (so the last NaN wins)."""
-    best = np.full(runs[0].shape, -np.inf, dtype=runs[0].dtype)
-    winner = np.zeros(best.shape, dtype=np.int32)
-    take = np.empty(best.shape, dtype=bool)
-    for number, run in enumerate(runs):
-        np.greater(run, best, out=take)
-        take |= np.isnan(run)
-        np.copyto(best, run, where=take)
-        np.copyto(winner, number, where=take)
-    return best, winner
+@dataclass(frozen=True)
+class Plan:
+    """The passes over a block of ``planes`` planes (lead axes ``(planes, 1)``), last axis first."""
+
+    passes: tuple
+    slots: int  # M, the entries per row of the row-phase layout
+    slack: int  # entries after the last row, so that every tap's run stays inside the array
+    lead: tuple
 
 
-def _max_pool(geo: Geometry, x: np.ndarray):
-    """``(best, winner, phased)`` with ``best`` and ``winner`` shaped ``(N, C, *out)``: the scan
-    where NaN needs it, else the counting version; ``phased`` is the padded input the runs read.
-
-    Padding holds −∞ and is never the maximum, except in a window whose taps inside the input
-    are all −∞: there torch's scan, starting at −∞ with the first tap inside, never moves, so
-    those windows take their first tap inside.
-    """
-    phased, runs = _taps_of(geo, x, -np.inf)
-    scan = _max_scan if np.isnan(x).any() else _max_and_first_tap
-    plane = phased.shape[-geo.dims:]
-    best, winner = (_windows.crop(a, plane, geo.out_spatial) for a in scan(runs))
-    best, winner = np.ascontiguousarray(best), np.ascontiguousarray(winner)
-    empty = best == -np.inf
-    if empty.any():
-        np.copyto(winner, np.broadcast_to(_first_inside(geo), winner.shape), where=empty)
-    return best, winner, phased
+def _first_inside_along(geo: Geometry, a: int) -> np.ndarray:
+    return first_read(geo.starts(a), geo.kernel[a], geo.dilation[a], geo.in_spatial[a])[0].astype(np.int32)
 
 
-def _as_run(a: np.ndarray, phased: np.ndarray, geo: Geometry, fill) -> np.ndarray:
-    """``a`` (``(N, C, *out)``) laid out on the taps' runs, ``fill`` at the run positions that
-    are not windows."""
-    plane = phased.shape[-geo.dims:]
-    run = np.full(a.shape[:2] + (geo.out_spatial[0] * int(np.prod(plane[1:])),), fill, dtype=a.dtype)
-    _windows.crop(run, plane, geo.out_spatial)[...] = a
+def _row_pass(geo: Geometry, lead: tuple, slots: int, slack: int) -> Pass:
+    """The pass over the last spatial axis: tap ``p`` reads one run of the row-phase layout,
+    padding included; the taps of one phase form a group (they share entries, those of two
+    phases never do)."""
+    a = geo.dims - 1
+    k, s, d = geo.kernel[a], geo.stride[a], geo.dilation[a]
+    in_shape, out_shape = lead + geo.in_spatial[:-1], lead + geo.in_spatial[:-1] + (slots,)
+    rows = int(np.prod(in_shape))
+    runs = list(_windows.row_runs(rows, slots, k, s, d))
+    reads = tuple(Read(p, (Ellipsis,), run, True, run[0]) for p, run in enumerate(runs))
+    first = np.zeros(slots, dtype=np.int32)  # the entries past the windows take tap 0
+    first[: geo.out_spatial[a]] = _first_inside_along(geo, a)
+    return Pass(a, k, (s, rows * slots + slack), out_shape, reads, first)
+
+
+def _outer_pass(geo: Geometry, a: int, in_shape: tuple) -> Pass:
+    """The pass over spatial axis ``a`` < D − 1 of an array ``in_shape`` (``L`` on axis ``2 + a``):
+    tap ``p`` serves the windows ``i`` (a slice) whose position ``i·s − pad + p·d`` is inside the
+    input, and reads those positions (a slice with step ``s``). Each tap is a group of its own
+    where no position is read twice along the axis, else all taps form one group."""
+    k, s, d, pad, n, out = (geo.kernel[a], geo.stride[a], geo.dilation[a], geo.padding[a], geo.in_spatial[a],
+                            geo.out_spatial[a])
+    lead = (slice(None),) * (2 + a)
+    read_at = (np.arange(out)[:, None] * s + np.arange(k) * d).ravel()
+    disjoint = np.unique(read_at).size == read_at.size
+    reads = []
+    for p in range(k):
+        offset = p * d - pad
+        first = max(0, -(offset // s))  # the first window whose tap p is at position ≥ 0
+        last = min(out, (n - 1 - offset) // s + 1)  # one past the last whose tap p is < L
+        if last > first:
+            positions = slice(first * s + offset, (last - 1) * s + offset + 1, s)
+            reads.append(Read(p, lead + (slice(first, last),), lead + (positions,), first == 0 and last == out,
+                              p if disjoint else 0))
+    first_inside = _first_inside_along(geo, a).reshape((-1,) + (1,) * (len(in_shape) - 3 - a))
+    return Pass(a, k, in_shape, in_shape[: 2 + a] + (out,) + in_shape[3 + a:], tuple(reads), first_inside)
+
+
+def _plan(geo: Geometry, planes: int) -> Plan:
+    a = geo.dims - 1
+    slots = _windows.phase_length(geo.extent[a], geo.stride[a])
+    slack = (geo.kernel[a] - 1) * geo.dilation[a] // geo.stride[a]
+    lead = (planes, 1)
+    passes = [_row_pass(geo, lead, slots, slack)]
+    for axis in reversed(range(a)):
+        passes.append(_outer_pass(geo, axis, passes[-1].out_shape))
+    return Plan(tuple(passes), slots, slack, lead)
+
+
+BLOCK_BYTES = 2**21
+"""Input bytes pooled at a time: a block's passes and their temporaries stay in the cache, so
+main memory sees the input read and the result written about once, not once per NumPy step."""
+
+
+def _blocks(geo: Geometry, planes: int, itemsize: int):
+    """``(plan, block)`` over the ``planes`` (n, c) planes, ``block`` a slice of them."""
+    per = max(1, BLOCK_BYTES // (int(np.prod(geo.in_spatial)) * itemsize))
+    plans = {}
+    for start in range(0, planes, per):
+        count = min(per, planes - start)
+        if count not in plans:
+            plans[count] = _plan(geo, count)
+        yield plans[count], slice(start, start + count)
+
+
+def _planes(a: np.ndarray) -> np.ndarray:
+    """``(N, C, *spatial)`` as ``(N·C, 1, *spatial)``: one plane per entry of the first axis."""
+    return a.reshape((-1, 1) + a.shape[2:])
+
+
+def _split(geo: Geometry, plan: Plan, x: np.ndarray, value) -> np.ndarray:
+    """A block of planes in the row-phase layout of the last axis, padded with ``value``."""
+    a = geo.dims - 1
+    after = geo.extent[a] - geo.in_spatial[a] - geo.padding[a]
+    return _windows.split_rows(x, geo.padding[a], after, geo.stride[a], value, plan.slack)
+
+
+def _unrun(geo: Geometry, run: np.ndarray) -> np.ndarray:
+    """The windows (``i < out`` on the last axis) of the last pass's output."""
+    return run[..., : geo.out_spatial[-1]]
+
+
+def _as_run(geo: Geometry, plan: Plan, a: np.ndarray) -> np.ndarray:
+    """``a`` (``(planes, 1, *out)``) in the last pass's output layout, zeros past the windows."""
+    if plan.slots == geo.out_spatial[-1]:
+        return a
+    run = np.zeros(a.shape[:-1] + (plan.slots,), dtype=a.dtype)
+    run[..., : a.shape[-1]] = a
     return run
 
 
-def _tap_numbers(geo: Geometry, per_axis) -> np.ndarray:
-    """Row-major tap numbers ``Σ_a p_a·Π_{b>a} k_b`` from per-axis tap arrays (one per output
-    index), broadcast to ``out_spatial``."""
-    total = np.zeros(geo.out_spatial, dtype=np.int32)
-    for a, p in enumerate(per_axis):
-        total = total * geo.kernel[a] + p.reshape((-1,) + (1,) * (geo.dims - 1 - a))
-    return total
+def _fold(ufunc, one: Pass, source: np.ndarray, fill) -> np.ndarray:
+    """``out[i] = ufunc`` over the taps that window ``i`` reads (``fill`` where none does): the
+    taps that serve every window first, the first two of them in one step, then the others."""
+    out = np.empty(one.out_shape, dtype=source.dtype)
+    reads = sorted(one.reads, key=lambda read: not read.full)
+    full = [read for read in reads if read.full]
+    if len(full) >= 2:
+        ufunc(source[full[0].source].reshape(out.shape), source[full[1].source].reshape(out.shape), out=out)
+        reads = reads[2:]
+    elif full:
+        np.copyto(out, source[full[0].source].reshape(out.shape))
+        reads = reads[1:]
+    else:
+        out.fill(fill)
+    for read in reads:
+        target = out[read.region]
+        ufunc(target, source[read.source].reshape(target.shape), out=target)
+    return out
 
 
-def _offsets_of_taps(geo: Geometry, numbers: np.ndarray) -> np.ndarray:
-    """int64 offsets into the unpadded plane of the taps numbered ``numbers`` (row-major)."""
-    offsets = np.zeros(numbers.shape, dtype=np.int64)
-    strides = _windows.flat_strides(geo.in_spatial)
-    rest = numbers.astype(np.int64)
-    for a in reversed(range(geo.dims)):
-        p = rest % geo.kernel[a]
-        rest //= geo.kernel[a]
+def _first_maximum(one: Pass, source: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """The first tap (in tap order) whose value equals ``best``, the pass's maximum, where no
+    value is NaN.
+
+    Counted, not searched: with ``found_t`` = "some tap ≤ t equals the maximum", the first such
+    tap is ``t* = Σ_{t < k−1} (1 − found_t)``, so the winner ``(k − 1) − Σ found_t`` is a sum of
+    booleans (a masked write per tap would cost three times as much).
+    """
+    by_tap = {read.tap: read for read in one.reads}
+    found = np.zeros(best.shape, dtype=bool)
+    equal = np.empty(best.shape, dtype=bool)
+    passed = None  # Σ found_t so far
+    for tap in range(one.kernel - 1):
+        read = by_tap.get(tap)
+        if read is not None:
+            target = equal[read.region]
+            np.equal(source[read.source].reshape(target.shape), best[read.region], out=target)
+            found[read.region] |= target
+        if passed is None:
+            passed = found.astype(np.uint8 if one.kernel < 2**8 else np.int32)
+        else:
+            np.add(passed, found, out=passed)
+    if passed is None:  # a single tap
+        return np.zeros(best.shape, dtype=np.uint8)
+    return np.subtract(one.kernel - 1, passed, out=passed)
+
+
+def _scan_maximum(one: Pass, source: np.ndarray) -> np.ndarray:
+    """The winning tap by torch's own scan, which NaN needs: taps in order keep the running
+    maximum (from −∞, at the first tap inside the input) and its tap, and a tap replaces it
+    when strictly larger (so ties keep the first) or NaN (so the last NaN wins)."""
+    best = np.full(one.out_shape, -np.inf, dtype=source.dtype)
+    winner = np.empty(one.out_shape, dtype=np.int32)
+    winner[...] = one.first_inside
+    take = np.empty(one.out_shape, dtype=bool)
+    for read in one.reads:
+        target, chosen = best[read.region], take[read.region]
+        value = source[read.source].reshape(target.shape)
+        np.greater(value, target, out=chosen)
+        chosen |= np.isnan(value)
+        np.copyto(target, value, where=chosen)
+        np.copyto(winner[read.region], read.tap, where=chosen)
+    return winner
+
+
+def _max_passes(geo: Geometry, plan: Plan, x: np.ndarray, winners: bool):
+    """Max-pool a block of planes pass by pass: the last pass's output and, if asked, each
+    pass's winning tap per output entry.
+
+    Each pass picks the first tap holding its maximum, or by the scan where a NaN is present
+    (one in any window shows in the output), and the taps the passes pick together are torch's:
+    the first maximum in row-major order is in the first row (earliest outer tap) that holds
+    the maximum, at that row's first maximum; the last NaN in row-major order is in the last row
+    that has one, at its last NaN; a window of only −∞ takes its first tap inside the input on
+    every axis. The stored padding of the last axis is −∞: never a maximum, but the first tap
+    equal to an all −∞ maximum, so those entries take their first tap inside instead.
+    """
+    sources = [_split(geo, plan, x, -np.inf)]
+    for one in plan.passes:
+        sources.append(_fold(np.maximum, one, sources[-1], -np.inf))
+    if not winners:
+        return sources[-1], None
+    if np.isnan(sources[-1]).any():
+        return sources[-1], [_scan_maximum(one, source) for one, source in zip(plan.passes, sources)]
+    chosen = [_first_maximum(one, source, best) for one, source, best in zip(plan.passes, sources, sources[1:])]
+    if geo.padding[-1] and (sources[-1] == -np.inf).any():  # only an all −∞ window uses an all −∞ row
+        empty = sources[1] == -np.inf
+        np.copyto(chosen[0], np.broadcast_to(plan.passes[0].first_inside, empty.shape), where=empty,
+                  casting="unsafe")
+    return sources[-1], chosen
+
+
+def _offsets(geo: Geometry, plan: Plan, chosen) -> np.ndarray:
+    """int64 offsets into the unpadded plane of the winners the passes chose, outermost axis
+    first: the winner along axis ``a`` is read at the positions already fixed on axes ``< a``."""
+    lead, out = plan.lead, geo.out_spatial
+    flat = np.zeros(lead + out, dtype=np.int64)  # Σ_{b<a} j_b·Π_{b<c<a} L_c, over the axes done
+    for a in range(geo.dims):
+        winner = _unrun(geo, chosen[geo.dims - 1 - a])  # lead + in[:a] + out[a:]
+        winner = winner.reshape(lead + (int(np.prod(geo.in_spatial[:a])),) + out[a:])
+        index = flat.reshape(lead + (int(np.prod(out[:a])),) + out[a:])
+        tap = np.take_along_axis(winner, index, axis=2).reshape(lead + out).astype(np.int64)
         start = geo.starts(a).reshape((-1,) + (1,) * (geo.dims - 1 - a))
-        offsets += (start + p * geo.dilation[a]) * strides[a]
-    return offsets
+        flat = flat * geo.in_spatial[a] + start + tap * geo.dilation[a]
+    return flat
+
+
+def _route(one: Pass, g: np.ndarray, winner: np.ndarray, grad: np.ndarray) -> None:
+    """The adjoint of one pass of max pooling: ``g`` goes to the source entry of the tap that
+    won, into ``grad`` (zeros laid out like the pass's input). A finite ``g`` is routed by
+    multiplying with the 0/1 mask (a masked write costs ten times as much); a non-finite one
+    needs ``where``, since ∞·0 is NaN and the taps that lost get exactly 0. The first tap of
+    each group writes its share into the zeros, the others add theirs."""
+    finite = bool(np.isfinite(g).all())
+    mask = np.empty(g.shape, dtype=bool)
+    share = np.empty(g.shape, dtype=g.dtype)
+    written = set()
+    for read in one.reads:
+        chosen, upstream = mask[read.region], g[read.region]
+        np.equal(winner[read.region], read.tap, out=chosen)
+        target = grad[read.source].reshape(chosen.shape)
+        first = read.group not in written
+        written.add(read.group)
+        out = target if first else share[read.region]
+        if finite:
+            np.multiply(upstream, chosen, out=out)
+        else:
+            out[...] = 0
+            np.copyto(out, upstream, where=chosen)
+        if not first:
+            target += out
+
+
+def _spread(one: Pass, g: np.ndarray, grad: np.ndarray) -> None:
+    """The adjoint of one pass of average pooling: ``g`` is added onto the source entry of every
+    tap, into ``grad`` (zeros laid out like the pass's input); the first tap of each group
+    writes instead of adding."""
+    written = set()
+    for read in one.reads:
+        upstream = g[read.region]
+        target = grad[read.source].reshape(upstream.shape)
+        if read.group in written:
+            target += upstream
+        else:
+            np.copyto(target, upstream)
+            written.add(read.group)
 
 
 def divisor(geo: Geometry) -> np.ndarray:
@@ -326,65 +517,64 @@ def divisor(geo: Geometry) -> np.ndarray:
 
 
 class Vectorised:
-    """Strided window views, one vectorised step per kernel tap; the fast tier."""
+    """Separable passes, one vectorised step per tap and axis, a block of planes at a time."""
 
     @staticmethod
     def max_pool(geo: Geometry, x: np.ndarray, return_indices: bool = True):
-        """The window maxima, and (if asked) their plane offsets: winning tap numbers become
-        offsets once, at the end."""
-        best, winner, _ = _max_pool(geo, x)
-        return best, (_offsets_of_taps(geo, winner) if return_indices else None)
+        """The window maxima, and (if asked) their plane offsets from the passes' winners."""
+        y = np.empty(x.shape[:2] + geo.out_spatial, dtype=x.dtype)
+        index = np.empty(y.shape, dtype=np.int64) if return_indices else None
+        for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
+            run, chosen = _max_passes(geo, plan, _planes(x)[block], return_indices)
+            _planes(y)[block] = _unrun(geo, run)
+            if return_indices:
+                _planes(index)[block] = _offsets(geo, plan, chosen)
+        return y, index
 
     @staticmethod
     def max_pool_backward(geo: Geometry, gy: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """``∂E/∂x[n, c, idx[n, c, i]] += gy[n, c, i]``, tap by tap: the windows whose winner is
-        tap ``p`` add their ``gy`` at ``i·s + p·d`` through the run that read them, into a padded
-        buffer in the phase layout that is then merged back and cropped. Run positions that
-        are not windows carry ``gy = 0`` and no winner, so they add nothing. A finite ``gy`` is
-        routed by multiplying with the 0/1 mask (a masked write costs ten times as much); a
-        non-finite one needs ``where``, since ∞·0 is NaN and the taps that lost get exactly 0."""
-        _, winner, phased = _max_pool(geo, x)
-        gy_run = _as_run(gy, phased, geo, 0)
-        winner_run = _as_run(winner, phased, geo, -1)
-        grad_phased = phased  # the padded input is spent: reuse its memory, already paged in
-        grad_phased[...] = 0
-        finite = bool(np.isfinite(gy).all())
-        share = np.empty(gy_run.shape, dtype=gy.dtype)
-        chosen = np.empty(gy_run.shape, dtype=bool)
-        taps_of_grad = _windows.phase_taps(grad_phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial)
-        for number, target in enumerate(taps_of_grad):
-            np.equal(winner_run, number, out=chosen)
-            if finite:
-                np.multiply(gy_run, chosen, out=share)
-            else:
-                np.copyto(share, 0)
-                np.copyto(share, gy_run, where=chosen)
-            np.add(target, share, out=target)
-        return _windows.merge_phases(grad_phased, _pads(geo)[0], x.shape)
+        """The passes' adjoints in reverse order, each routing its upstream gradient to the taps
+        that won it, then the row-phase layout merged back with the padding dropped."""
+        grad = np.empty(x.shape, dtype=x.dtype)
+        for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
+            _, chosen = _max_passes(geo, plan, _planes(x)[block], True)
+            g = _as_run(geo, plan, _planes(gy)[block])
+            for one, winner in zip(reversed(plan.passes), reversed(chosen)):
+                into = np.zeros(one.in_shape, dtype=x.dtype)
+                _route(one, g, winner, into)
+                g = into
+            _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
+        return grad
 
     @staticmethod
     def avg_pool(geo: Geometry, x: np.ndarray) -> np.ndarray:
-        """Sum the taps' runs over the zero-padded input in row-major order (torch's order),
-        divide by ``D(i)``."""
-        phased, runs = _taps_of(geo, x, 0)
-        total = runs[0].copy()
+        """Sum the taps pass by pass over the zero-padded input, then divide by ``D(i)``."""
+        y = np.empty(x.shape[:2] + geo.out_spatial, dtype=x.dtype)
+        count = divisor(geo).astype(x.dtype)
         with np.errstate(invalid="ignore", over="ignore"):  # inf − inf is NaN, overflow is inf, as in torch
-            for run in runs[1:]:
-                total += run
-            total = _windows.crop(total, phased.shape[-geo.dims:], geo.out_spatial)
-            return total / divisor(geo).astype(x.dtype)
+            for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
+                total = _split(geo, plan, _planes(x)[block], 0)
+                for one in plan.passes:
+                    total = _fold(np.add, one, total, 0)
+                np.divide(_unrun(geo, total), count, out=_planes(y)[block])
+        return y
 
     @staticmethod
     def avg_pool_backward(geo: Geometry, gy: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Every tap of window ``i`` receives ``gy[i] / D(i)``: the share is added back through
-        each tap's run (the adjoint of reading it) into a padded buffer in the phase layout,
-        which is merged back with the padding dropped."""
-        grad_phased = np.zeros(_windows.phase_shape(x.shape[:2], geo.extent, geo.stride), dtype=x.dtype)
-        with np.errstate(over="ignore"):  # a tiny divisor_override may overflow, as in torch
-            share = _as_run(gy / divisor(geo).astype(x.dtype), grad_phased, geo, 0)
-        for target in _windows.phase_taps(grad_phased, geo.kernel, geo.stride, geo.dilation, geo.out_spatial):
-            np.add(target, share, out=target)
-        return _windows.merge_phases(grad_phased, _pads(geo)[0], x.shape)
+        """Every tap of window ``i`` receives ``gy[i] / D(i)``: the share is spread back through
+        the passes in reverse order (each adds it onto the taps it summed), then merged back
+        from the row-phase layout with the padding dropped."""
+        grad = np.empty(x.shape, dtype=x.dtype)
+        count = divisor(geo).astype(x.dtype)
+        with np.errstate(invalid="ignore", over="ignore"):  # as the forward; a tiny divisor_override overflows
+            for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
+                g = _as_run(geo, plan, _planes(gy)[block] / count)
+                for one in reversed(plan.passes):
+                    into = np.zeros(one.in_shape, dtype=x.dtype)
+                    _spread(one, g, into)
+                    g = into
+                _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
+        return grad
 
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}

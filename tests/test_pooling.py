@@ -287,6 +287,55 @@ def test_padding_is_never_selected_not_even_against_minus_inf():
     assert y == [-np.inf, -np.inf] and index == [0, 1]
 
 
+@pytest.mark.parametrize("plane, want", [
+    ([[1, 5], [5, 1]], 1),  # ties across rows: the first in row-major order, (0, 1)
+    ([[1, 1, 1], [1, 1, 5], [5, 1, 1]], 5),  # column-major order would pick (2, 0)
+    ([[np.nan, 1], [1, np.nan]], 3),  # the last NaN in row-major order
+    ([[1, np.nan], [np.nan, 1]], 2),  # column-major order would pick (0, 1)
+    ([[-np.inf, -np.inf], [-np.inf, -np.inf]], 0),
+])
+def test_the_passes_pick_torchs_tap_in_a_box(plane, want):
+    """The separable passes pick the row-major first maximum (or last NaN) of the whole box."""
+    x = np.asarray(plane, dtype=np.float64)[None, None]
+    k = x.shape[-1]
+    _, index = P.max_pool2d(x, k, return_indices=True)
+    (grad,) = P.max_pool2d_backward(np.ones((1, 1, 1, 1)), x, k)
+    assert index.item() == want == T.max_pool2d(torch.from_numpy(x), k, return_indices=True)[1].item()
+    assert grad.ravel().tolist() == [float(j == want) for j in range(x.size)]
+
+
+@pytest.mark.parametrize("op, shape, kwargs, values, dtype", with_dtypes([c for c in MAX + AVG if c[1][0]]))
+@pytest.mark.parametrize("planes_per_block", [1, 2])
+def test_blocks_of_planes_change_nothing(op, shape, kwargs, values, dtype, planes_per_block, monkeypatch):
+    """Pooling a block of planes at a time gives the same bits as pooling them all at once
+    (planes are independent and each gets the same arithmetic); blocks of 2 leave a remainder
+    block where the number of planes is odd."""
+    x = make_input(shape, values, dtype)
+    extra = {"return_indices": True} if op.startswith("max") else {}
+    whole = getattr(P, op)(x, **kwargs, **extra)
+    out = whole[0] if extra else whole
+    grad = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    (whole_grad,) = getattr(P, op + "_backward")(grad, x, **kwargs)
+    spatial = shape[-int(op[-2]):]
+    monkeypatch.setattr(P, "BLOCK_BYTES", planes_per_block * int(np.prod(spatial)) * np.dtype(dtype).itemsize)
+    seen, blocks = [], P._blocks
+
+    def counted(*args):
+        for plan, block in blocks(*args):
+            seen.append(block.stop - block.start)
+            yield plan, block
+
+    monkeypatch.setattr(P, "_blocks", counted)
+    blocked = getattr(P, op)(x, **kwargs, **extra)
+    (blocked_grad,) = getattr(P, op + "_backward")(grad, x, **kwargs)
+    planes = int(np.prod(shape[:-len(spatial)]))
+    assert seen == 2 * ([planes_per_block] * (planes // planes_per_block) + [planes % planes_per_block] * (
+        planes % planes_per_block > 0))
+    for a, b in zip((blocked, blocked_grad) if not extra else (*blocked, blocked_grad),
+                    (whole, whole_grad) if not extra else (*whole, whole_grad)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_ceil_mode_drops_a_last_window_that_starts_in_the_right_padding():
     x = np.arange(5.0).reshape(1, 1, 5)
     assert P.max_pool1d(x, 2, 2, 1, ceil_mode=True).shape[-1] == 3  # ⌈(5 + 2 − 2)/2⌉ + 1 = 4 naively

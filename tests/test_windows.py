@@ -1,11 +1,10 @@
-"""The phase layout of reference._windows reads exactly the windows of the strided view.
+"""The row-phase layout of reference._windows reads exactly the windows of the strided view.
 
-Pooling computes on :func:`split_phases` runs; the strided :func:`windows` view is the plain
-definition of a window. Random geometries (1-3 axes, kernel, stride, dilation, padding on
-either side) compare the two tap by tap, and check that merging the phases gives the input back.
+Pooling reads its last axis from :func:`split_rows` runs; the strided :func:`windows` view is
+the plain definition of a window. Random geometries (1-3 leading axes, kernel, stride,
+dilation, padding on either side) compare the two tap by tap, and check that merging the
+phases gives the input back.
 """
-import itertools
-
 import numpy as np
 import pytest
 
@@ -15,29 +14,48 @@ from reference import _windows
 def _geometries(seed, count):
     rng = np.random.default_rng(seed)
     while count:
-        dims = int(rng.integers(1, 4))
-        draw = lambda lo, hi: tuple(int(v) for v in rng.integers(lo, hi, dims))  # noqa: E731
-        spatial, kernel, stride, dilation = draw(1, 8), draw(1, 4), draw(1, 4), draw(1, 3)
-        before, after = draw(0, 3), draw(0, 3)
-        padded = [n + b + a for n, b, a in zip(spatial, before, after)]
-        if all(_windows.output_length(n, k, s, d) >= 1 for n, k, s, d in zip(padded, kernel, stride, dilation)):
+        lead = tuple(int(v) for v in rng.integers(1, 4, int(rng.integers(1, 4))))
+        length, kernel, stride, dilation = (int(v) for v in rng.integers([1, 1, 1, 1], [12, 5, 5, 4]))
+        before, after = (int(v) for v in rng.integers(0, 4, 2))
+        if _windows.output_length(before + length + after, kernel, stride, dilation) >= 1:
             count -= 1
-            yield spatial, kernel, stride, dilation, before, after
+            yield lead, length, kernel, stride, dilation, before, after
 
 
 @pytest.mark.parametrize("geometry", list(_geometries(7, 200)), ids=lambda g: "-".join(map(str, g)))
-def test_phase_runs_read_the_windows(geometry):
-    spatial, kernel, stride, dilation, before, after = geometry
-    x = np.arange(2 * int(np.prod(spatial)), dtype=np.float64).reshape((2,) + spatial) + 1
+def test_row_runs_read_the_windows(geometry):
+    lead, length, kernel, stride, dilation, before, after = geometry
+    x = np.arange(int(np.prod(lead)) * length, dtype=np.float64).reshape(lead + (length,)) + 1
     fill = -5.0
-    padded = np.pad(x, ((0, 0),) + tuple(zip(before, after)), constant_values=fill)
-    view = _windows.windows(padded, kernel, stride, dilation)
-    out = view.shape[1:1 + len(kernel)]
-    phased = _windows.split_phases(x, before, after, stride, fill)
-    plane = phased.shape[-len(kernel):]
-    runs = list(_windows.phase_taps(phased, kernel, stride, dilation, out))
-    assert len(runs) == int(np.prod(kernel))
-    for tap, run in zip(itertools.product(*(range(k) for k in kernel)), runs):
-        assert run[0].flags.c_contiguous  # one contiguous run per sample: the point of the layout
-        np.testing.assert_array_equal(_windows.crop(run, plane, out), view[(Ellipsis,) + tap])
-    np.testing.assert_array_equal(_windows.merge_phases(phased, before, x.shape), x)
+    padded = np.pad(x, ((0, 0),) * len(lead) + ((before, after),), constant_values=fill)
+    view = _windows.windows(padded, (kernel,), (stride,), (dilation,))  # (*lead, out, k)
+    out = view.shape[-2]
+    slots = _windows.phase_length(before + length + after, stride)
+    slack = (kernel - 1) * dilation // stride
+    rows = int(np.prod(lead))
+    phased = _windows.split_rows(x, before, after, stride, fill, slack)
+    assert phased.shape == (stride, rows * slots + slack)
+    runs = list(_windows.row_runs(rows, slots, kernel, stride, dilation))
+    assert len(runs) == kernel
+    for tap, index in enumerate(runs):
+        run = phased[index]
+        assert run.flags.c_contiguous  # one contiguous run over every row: the point of the layout
+        np.testing.assert_array_equal(run.reshape(lead + (slots,))[..., :out], view[..., tap])
+    merged = _windows.merge_rows(phased, before, slots, np.full(x.shape, np.nan))
+    np.testing.assert_array_equal(merged, x)
+
+
+def test_split_rows_stores_only_the_input_and_the_fill():
+    """Every entry that is not an input position (padding, the slots past a short phase, the
+    slack) holds the fill: a max pass may read them, so they must never be stale memory."""
+    x = np.arange(1.0, 2 * 7 + 1).reshape(2, 7)
+    phased = _windows.split_rows(x, 2, 1, 3, -np.inf, 2)
+    inside = np.isfinite(phased)
+    assert sorted(phased[inside]) == sorted(x.ravel())
+    assert (phased[~inside] == -np.inf).all()
+
+
+def test_split_rows_reads_a_non_contiguous_input():
+    x = np.arange(60.0).reshape(3, 4, 5).transpose(1, 2, 0)  # (4, 5, 3), not C-contiguous
+    phased = _windows.split_rows(x, 1, 0, 2, 0.0, 1)
+    np.testing.assert_array_equal(_windows.merge_rows(phased, 1, 2, np.empty(x.shape)), x)
