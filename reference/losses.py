@@ -80,14 +80,15 @@ def mse_plan(op: str, input, target, reduction):
     return reduction, shape
 
 
-def warn_if_broadcast(input, target, shape) -> None:
-    """torch's forward warns when the shapes differ (a likely mistake); so does this one."""
+def warn_if_broadcast(input, target, shape, stacklevel: int = 3) -> None:
+    """torch's forward warns when the shapes differ (a likely mistake); so does this one, at
+    the line that called the op: ``stacklevel`` counts this function, the op and any wrapper."""
     if input.shape != target.shape:
         warnings.warn(
             f"mse_loss: target.shape={target.shape} differs from input.shape={input.shape}; both are "
             f"broadcast to {shape}, which is likely a mistake (torch warns the same)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -97,7 +98,7 @@ def mse_loss(input, target, *, reduction="mean"):
     broadcast, with a ``UserWarning`` as in torch); ``'none'`` returns that shape, the others a
     0-d array. ``'mean'`` divides by the number of entries."""
     reduction, shape = mse_plan("mse_loss", input, target, reduction)
-    warn_if_broadcast(input, target, shape)
+    warn_if_broadcast(input, target, shape, stacklevel=4)  # here, mse_loss, its @ieee wrapper, the caller
     d = np.asarray(input - target)  # 0-d arithmetic gives a scalar: keep it an array
     return _reduce(d * d, reduction, int(np.prod(shape)))
 

@@ -215,8 +215,9 @@ def _run(functions, case, arrays, grad):
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         warnings.simplefilter("error")
         if case.warns:
-            with pytest.warns(UserWarning, match="broadcast"):
+            with pytest.warns(UserWarning, match="broadcast") as record:
                 out = forward(*arrays, **case.kwargs)
+            assert record[0].filename == __file__  # the warning points at the line that called the op
         else:
             out = forward(*arrays, **case.kwargs)
         grads = backward(grad, *arrays, **case.kwargs)
