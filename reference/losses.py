@@ -19,6 +19,7 @@ cross_entropy: see :func:`cross_entropy`.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -80,15 +81,25 @@ def mse_plan(op: str, input, target, reduction):
     return reduction, shape
 
 
-def warn_if_broadcast(input, target, shape, stacklevel: int = 3) -> None:
+def _outside_the_package() -> int:
+    """The ``stacklevel`` of the innermost caller outside this package (``warnings.warn``'s
+    ``skip_file_prefixes`` needs Python 3.12): the ops sit under wrappers, one tier deeper than
+    the other."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__ + "."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_if_broadcast(input, target, shape) -> None:
     """torch's forward warns when the shapes differ (a likely mistake); so does this one, at
-    the line that called the op: ``stacklevel`` counts this function, the op and any wrapper."""
+    the line that called the op."""
     if input.shape != target.shape:
         warnings.warn(
             f"mse_loss: target.shape={target.shape} differs from input.shape={input.shape}; both are "
             f"broadcast to {shape}, which is likely a mistake (torch warns the same)",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=_outside_the_package(),
         )
 
 
@@ -98,7 +109,7 @@ def mse_loss(input, target, *, reduction="mean"):
     broadcast, with a ``UserWarning`` as in torch); ``'none'`` returns that shape, the others a
     0-d array. ``'mean'`` divides by the number of entries."""
     reduction, shape = mse_plan("mse_loss", input, target, reduction)
-    warn_if_broadcast(input, target, shape, stacklevel=4)  # here, mse_loss, its @ieee wrapper, the caller
+    warn_if_broadcast(input, target, shape)
     d = np.asarray(input - target)  # 0-d arithmetic gives a scalar: keep it an array
     return _reduce(d * d, reduction, int(np.prod(shape)))
 
