@@ -19,6 +19,7 @@ import inspect
 import math
 import subprocess
 import sys
+import os
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -217,7 +218,8 @@ def _run(functions, case, arrays, grad):
         if case.warns:
             with pytest.warns(UserWarning, match="broadcast") as record:
                 out = forward(*arrays, **case.kwargs)
-            assert record[0].filename == __file__  # the warning points at the line that called the op
+            if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampolines add frames of their own
+                assert record[0].filename == __file__  # the warning points at the line that called the op
         else:
             out = forward(*arrays, **case.kwargs)
         grads = backward(grad, *arrays, **case.kwargs)
