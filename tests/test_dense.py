@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import subprocess
 import sys
-import os
 import warnings
 import zlib
 from dataclasses import dataclass, field
