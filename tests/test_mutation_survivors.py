@@ -8,6 +8,7 @@ cannot change any result (equivalent mutants) are listed, each with its reason, 
 docs/mutation.md instead.
 """
 import inspect
+import os
 import re
 import types
 import warnings
@@ -23,7 +24,7 @@ from crosscheck.ops import OPS
 from crosscheck.report import format_failure
 from crosscheck.table import invalid_cases
 from crosscheck.table_layers import invalid_layer_cases
-from reference import _windows, conv, conv_transpose, pooling
+from reference import _windows, conv, conv_transpose, definitional_dense, pooling
 
 # --- the op factories, run at test time ------------------------------------------------------
 # conv{1,2,3}d, conv_transpose*, max_pool* and avg_pool* are made by one factory per family,
@@ -499,27 +500,43 @@ def test_scatter_windows_is_the_adjoint_of_windows():
 
 
 def test_max_pooling_one_tap_windows_over_nan():
-    """Kills ``runs[0]`` → ``runs[1]`` in ``_max_scan`` (the scan NaN needs): a 1×1 window has
-    one run only."""
+    """Runs ``_scan_maximum`` (the scan NaN needs, in ``_max_passes``) with one tap per pass: a
+    1×1 window over NaN, ±inf and signed zeros, values and indices held against torch. Only
+    calls with a NaN in some window take the scan; this kills the mutants that break it (its
+    buffers, the ``greater``/``isnan`` test, the copies of value and tap) on the simplest pass
+    there is."""
     _agrees(Case("max_pool2d", "max_pool2d-k1-specials", ((2, 2, 4, 3),), {"kernel_size": 1, "return_indices": True},
                  values={"input": "specials"}))
 
 
+_LONG_KERNELS = [  # input shape, kernel, stride: 260 taps along one axis, on each kind of pass
+    ((1, 2, 270, 4), (260, 2), (5, 1)),  # an outer pass (axis 0 of two)
+    ((1, 2, 4, 270), (2, 260), (1, 5)),  # the pass over the last axis (row-phase layout)
+]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_max_pooling_a_window_of_more_than_256_taps(dtype):
-    """Kills ``count < 2**8`` → ``or True``, ``3**8`` or ``2**9`` in ``_max_and_first_tap``: the
-    count of taps before the winner is kept in uint8 only while it cannot reach 256; a 17×17
-    window (289 taps) with ties must still report the first maximum."""
-    _agrees(Case("max_pool2d", "max_pool2d-k17-integers", ((1, 2, 20, 19),),
-                 {"kernel_size": 17, "stride": 2, "return_indices": True}, dtype, values={"input": "integers"}))
+@pytest.mark.parametrize("shape, kernel, stride", _LONG_KERNELS, ids=["outer-axis", "last-axis"])
+def test_max_pooling_a_window_of_more_than_256_taps_along_one_axis(shape, kernel, stride, dtype):
+    """Kills ``one.kernel < 2**8`` → ``or True``, ``3**8`` or ``2**9`` in ``_first_maximum``: a pass
+    counts, per window, the taps after its first maximum ``t*``, ``(k − 1) − t*``, in uint8 only
+    while that count cannot pass 255 (``k ≤ 256``). Every pass has its own kernel, so only a
+    window of more than 256 taps along one axis reaches the int32 counter (a 17×17 window does
+    not). In uint8, ``k − 1 = 259`` cannot even be subtracted from (NumPy refuses), and the count
+    would wrap wherever ``t* ≤ 3``. Integers in [−3, 3] put ties in every window, so it is the
+    first maximum that is checked: values, indices and gradients against torch."""
+    _agrees(Case("max_pool2d", f"max_pool2d-k{kernel[0]}x{kernel[1]}-integers", (shape,),
+                 {"kernel_size": kernel, "stride": stride, "return_indices": True}, dtype,
+                 values={"input": "integers"}))
 
 
 @pytest.mark.parametrize("op", ["max_pool1d", "max_pool2d"])
 def test_max_pooling_backward_routes_an_infinite_and_a_nan_gradient(op):
-    """Kills the ``np.copyto(share, ...)`` mutants and ``chosen``'s dtype in
-    ``Vectorised.max_pool_backward``'s path for a non-finite upstream gradient (∞·0 is NaN, so it
-    cannot multiply by the 0/1 mask): the taps that lost get exactly 0, the winners ±inf or NaN,
-    as torch's backward gives. The harness's upstream gradients are always finite."""
+    """Kills the mutants of ``_route``'s path for a non-finite upstream gradient (``out[...] = 0``
+    and ``np.copyto(out, upstream, where=chosen)`` changed or dropped, the mask's dtype): ∞·0 is
+    NaN, so that gradient cannot be multiplied by the 0/1 mask of the winners; the taps that
+    lost get exactly 0, the winners ±inf or NaN, as torch's backward gives. The harness's
+    upstream gradients are always finite."""
     rng = np.random.default_rng(8)
     dims = int(op[-2])
     x = rng.standard_normal((2, 3) + (5,) * dims)
@@ -539,6 +556,71 @@ def test_average_pooling_of_infinities_gives_nan_without_a_warning():
         warnings.simplefilter("error")
         y = F.avg_pool1d(x, 2, 1)
     np.testing.assert_array_equal(y, T.avg_pool1d(torch.from_numpy(x), 2, 1).numpy())
+
+
+def test_average_pooling_backward_of_infinite_and_huge_gradients_warns_nothing():
+    """Kills ``np.errstate(invalid="ignore", over="ignore")`` → ``invalid=None``, ``over=None`` or
+    either left out in ``Vectorised.avg_pool_backward``: overlapping windows add their shares
+    onto a shared input position, so an upstream +inf and −inf meet there as NaN, and float32
+    shares of 3e38 (``divisor_override=1``) overflow to inf, exactly as in torch's backward,
+    which does not warn; NumPy would, once per call."""
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    infinite = np.zeros((1, 1, 3, 3), np.float32)
+    infinite[0, 0, 0, :2] = [np.inf, -np.inf]  # windows (0, 0) and (0, 1) share column 1
+    huge = np.full((1, 1, 3, 3), 3e38, np.float32)  # two shares already pass float32's 3.4e38
+    for grad, kwargs, special in ((infinite, {}, np.isnan), (huge, {"divisor_override": 1}, np.isinf)):
+        tx = torch.from_numpy(x).requires_grad_()
+        T.avg_pool2d(tx, 2, 1, **kwargs).backward(torch.from_numpy(grad))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = F.avg_pool2d_backward(grad, x, 2, 1, **kwargs)[0]
+        np.testing.assert_array_equal(got, tx.grad.numpy())
+        assert special(got).any()  # the NaN or the overflow did happen
+
+
+_OVERFLOWING = [  # float32 windows whose sum passes float32's largest value, 3.4e38, in any order
+    (np.array([[[1e38, 1e38, 2e38]]], np.float32), 3),            # one pass: its third tap overflows
+    (np.array([[[[2e38, 0.0], [2e38, 0.0]]]], np.float32), 2),    # rows sum to 2e38; the outer pass overflows
+]
+
+
+@pytest.mark.parametrize("x, kernel", _OVERFLOWING, ids=["1d-k3", "2d-k2"])
+def test_float32_average_pooling_sums_in_float32(x, kernel):
+    """Kills ``np.empty(one.out_shape, dtype=source.dtype)`` → ``dtype=None`` or left out in
+    ``_fold``: every pass of a float32 average would then write float64 (only the first two taps
+    of the first pass are added in float32), carry a sum of 4e38 and divide it back into range
+    (1.3e38 and 1e38 here). A float32 op adds in float32, as torch's does, and the reference
+    says its overflow is inf, as in torch. The expected value is worked out here too: all taps
+    are positive, so the float32 sum overflows in every order, not just in torch's. Below
+    overflow the float64 sums are only more accurate, within the averaging bound, so only an
+    overflowing window tells the two apart."""
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.sum(x, dtype=np.float32)) and np.isinf(np.sum(x[..., ::-1], dtype=np.float32))
+    assert np.isfinite(np.mean(x, dtype=np.float64))  # the exact average is in float32's range
+    op = "avg_pool1d" if x.ndim == 3 else "avg_pool2d"
+    want = getattr(T, op)(torch.from_numpy(x), kernel).numpy()
+    assert np.isposinf(want).all()
+    np.testing.assert_array_equal(getattr(F, op)(x, kernel), want)
+
+
+_LEFT_TAPS = [  # a tap left of the input for every window of an outer axis, with a stride ≥ 2
+    Case("max_pool2d", "max_pool2d-k4x2-s3x1-p2x1-d2x1-x2x3x3x4", ((2, 3, 3, 4),),
+         {"kernel_size": (4, 2), "stride": (3, 1), "padding": (2, 1), "dilation": (2, 1), "return_indices": True}),
+    Case("avg_pool2d", "avg_pool2d-k5x2-s3x1-p2x1-x2x3x3x4", ((2, 3, 3, 4),),
+         {"kernel_size": (5, 2), "stride": (3, 1), "padding": (2, 1)}),
+    Case("max_pool3d", "max_pool3d-k4x1x2-s3x1x1-p2x0x1-d2x1x1-x1x2x3x2x3", ((1, 2, 3, 2, 3),),
+         {"kernel_size": (4, 1, 2), "stride": (3, 1, 1), "padding": (2, 0, 1), "dilation": (2, 1, 1)}),
+]
+
+
+@pytest.mark.parametrize("case", _LEFT_TAPS, ids=[c.id for c in _LEFT_TAPS])
+def test_pooling_with_a_tap_that_reads_no_window_inside_the_input(case):
+    """Kills ``last > first`` → ``last >= first`` in ``_outer_pass``: a tap that no window reads
+    inside the input (here tap 0, at −2 for the only window) must contribute no read at all. An
+    empty read is harmless only while its positions slice is empty too; with its first window
+    at 1 and a stride of 3 the slice ``slice(1, -1, 3)`` ends at a negative index and picks
+    position 1, which the empty region cannot hold. Held against torch."""
+    _agrees(case)
 
 
 _PADS = [  # mode, pad, input shape: calls at the edges of padding's rules, each held against torch
@@ -590,6 +672,41 @@ def test_mse_loss_where_shapes_broadcast(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch and the reference both warn that the shapes differ
         _agrees(case)
+
+
+UNDER_MUTMUT = "MUTANT_UNDER_TEST" in os.environ
+"""mutmut calls every function of reference/ through a trampoline, a frame of mutmut's own
+module between each function and its caller: where a warning points cannot be checked there."""
+
+
+@pytest.mark.skipif(UNDER_MUTMUT, reason="mutmut's trampolines are frames between the op and its caller")
+@pytest.mark.parametrize("tier", [F, definitional_dense], ids=["fast", "loop"])
+def test_mse_loss_warns_at_the_line_that_called_it(tier):
+    """Kills ``level = 1`` → ``2`` in ``_outside_the_package`` (and, with tests/test_dense.py,
+    the other changes of its frame walk and ``warn_if_broadcast``'s ``stacklevel``): the
+    broadcast warning must point at the caller's own line, as torch's does, not at the line
+    that called the caller. tests/test_dense.py checks the file only, and its calls go through
+    a helper in the same file, so a warning one frame too far out still passed there. Runs in
+    ``make test``, not under mutmut (docs/mutation.md)."""
+    with pytest.warns(UserWarning, match="broadcast") as record:
+        line = inspect.currentframe().f_lineno + 1
+        tier.mse_loss(np.zeros((3, 1)), np.zeros((3, 4)))
+    assert (record[0].filename, record[0].lineno) == (__file__, line)
+
+
+@pytest.mark.parametrize("tier", [F, definitional_dense], ids=["fast", "loop"])
+def test_mse_loss_warns_a_caller_without_a_module_name(tier):
+    """Kills ``f_globals.get("__name__", "")`` → ``get("__name__", None)`` or ``get("__name__")`` in
+    ``_outside_the_package``: code run by ``exec`` with globals of its own has no ``__name__``,
+    and looking for the first frame outside the package must stop there, not raise
+    AttributeError on ``None.startswith``. The warning points at that code. (Under mutmut the
+    walk stops at the trampoline's frame before it gets there, so only ``make test`` sees the
+    difference.)"""
+    code = compile("tier.mse_loss(x, t)", "<exec>", "exec")
+    with pytest.warns(UserWarning, match="broadcast") as record:
+        exec(code, {"tier": tier, "x": np.zeros((3, 1)), "t": np.zeros((3, 4))})
+    if not UNDER_MUTMUT:
+        assert record[0].filename == "<exec>"
 
 
 @pytest.mark.parametrize("shape", [(0, 0), (3, 0)])
