@@ -516,19 +516,40 @@ def divisor(geo: Geometry) -> np.ndarray:
     return total
 
 
+def _has_negative_zero(x: np.ndarray) -> bool:
+    return bool((np.signbit(x) & (x == 0)).any())
+
+
 class Vectorised:
-    """Separable passes, one vectorised step per tap and axis, a block of planes at a time."""
+    """Separable passes, one vectorised step per tap and axis, a block of planes at a time.
+
+    Signed zeros are torch's: a max-pooling output is the input entry its index names (of two
+    equal zeros, the first's sign), and an exact zero among the averages and the gradients is
+    +0.0 (torch accumulates them onto +0.0, and ``0.0 + (−0.0)`` is +0.0).
+    """
 
     @staticmethod
     def max_pool(geo: Geometry, x: np.ndarray, return_indices: bool = True):
-        """The window maxima, and (if asked) their plane offsets from the passes' winners."""
+        """The window maxima, and (if asked) their plane offsets from the passes' winners. The
+        maxima come from the passes' values, except where a zero maximum may have the wrong
+        sign (the block holds a −0.0): there the output is gathered at the offsets."""
         y = np.empty(x.shape[:2] + geo.out_spatial, dtype=x.dtype)
         index = np.empty(y.shape, dtype=np.int64) if return_indices else None
         for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-            run, chosen = _max_passes(geo, plan, _planes(x)[block], return_indices)
-            _planes(y)[block] = _unrun(geo, run)
-            if return_indices:
-                _planes(index)[block] = _offsets(geo, plan, chosen)
+            planes, out = _planes(x)[block], _planes(y)[block]
+            run, chosen = _max_passes(geo, plan, planes, return_indices)
+            out[...] = _unrun(geo, run)
+            signed = (out == 0).any() and _has_negative_zero(planes)
+            if return_indices or signed:
+                if chosen is None:
+                    _, chosen = _max_passes(geo, plan, planes, True)
+                offsets = _offsets(geo, plan, chosen)
+                if return_indices:
+                    _planes(index)[block] = offsets
+                if signed:
+                    flat = planes.reshape(planes.shape[:2] + (-1,))
+                    picked = np.take_along_axis(flat, offsets.reshape(flat.shape[:2] + (-1,)), axis=2)
+                    out[...] = picked.reshape(out.shape)
         return y, index
 
     @staticmethod
@@ -536,14 +557,16 @@ class Vectorised:
         """The passes' adjoints in reverse order, each routing its upstream gradient to the taps
         that won it, then the row-phase layout merged back with the padding dropped."""
         grad = np.empty(x.shape, dtype=x.dtype)
-        for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-            _, chosen = _max_passes(geo, plan, _planes(x)[block], True)
-            g = _as_run(geo, plan, _planes(gy)[block])
-            for one, winner in zip(reversed(plan.passes), reversed(chosen)):
-                into = np.zeros(one.in_shape, dtype=x.dtype)
-                _route(one, g, winner, into)
-                g = into
-            _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
+        with np.errstate(invalid="ignore", over="ignore"):  # shares that overflow, or inf − inf, as in torch
+            for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
+                _, chosen = _max_passes(geo, plan, _planes(x)[block], True)
+                g = _as_run(geo, plan, _planes(gy)[block])
+                for one, winner in zip(reversed(plan.passes), reversed(chosen)):
+                    into = np.zeros(one.in_shape, dtype=x.dtype)
+                    _route(one, g, winner, into)
+                    g = into
+                out = _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
+                out += 0.0  # a tap that lost holds g·0, −0.0 where g < 0; torch's zeros are +0.0
         return grad
 
     @staticmethod
@@ -556,7 +579,8 @@ class Vectorised:
                 total = _split(geo, plan, _planes(x)[block], 0)
                 for one in plan.passes:
                     total = _fold(np.add, one, total, 0)
-                np.divide(_unrun(geo, total), count, out=_planes(y)[block])
+                out = np.divide(_unrun(geo, total), count, out=_planes(y)[block])
+                out += 0.0  # an exact zero is +0.0 in torch, whatever the signs of the taps and divisor
         return y
 
     @staticmethod
@@ -573,7 +597,8 @@ class Vectorised:
                     into = np.zeros(one.in_shape, dtype=x.dtype)
                     _spread(one, g, into)
                     g = into
-                _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
+                out = _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
+                out += 0.0  # a share of −0.0 is written where torch adds it onto +0.0
         return grad
 
 

@@ -8,6 +8,7 @@ Inputs are integer-valued where ties matter, so that ties really occur.
 """
 import ast
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -334,6 +335,52 @@ def test_blocks_of_planes_change_nothing(op, shape, kwargs, values, dtype, plane
     for a, b in zip((blocked, blocked_grad) if not extra else (*blocked, blocked_grad),
                     (whole, whole_grad) if not extra else (*whole, whole_grad)):
         np.testing.assert_array_equal(a, b)
+
+
+SIGNED = [
+    ("max_pool1d", (2, 3, 12), dict(kernel_size=2)),
+    ("max_pool1d", (2, 3, 12), dict(kernel_size=3, stride=1, padding=1)),
+    ("max_pool2d", (2, 3, 6, 6), dict(kernel_size=2)),
+    ("max_pool3d", (1, 2, 4, 4, 4), dict(kernel_size=(2, 3, 2), stride=1, padding=1)),
+    ("avg_pool1d", (2, 3, 12), dict(kernel_size=3, stride=2, padding=1)),
+    ("avg_pool2d", (2, 3, 6, 6), dict(kernel_size=2)),
+    ("avg_pool2d", (2, 3, 6, 6), dict(kernel_size=2, divisor_override=-3)),
+]
+
+
+@pytest.mark.parametrize("op, shape, kwargs", SIGNED, ids=[case_id(op, s, k, "zeros") for op, s, k in SIGNED])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_signed_zeros_are_torchs(op, shape, kwargs, dtype):
+    """Zeros of both signs in the input and the upstream gradient: every output and gradient
+    entry has torch's sign too (a max output is the entry its index names; torch accumulates
+    averages and gradients onto +0.0). Plain equality cannot see this: −0.0 == +0.0."""
+    rng = np.random.default_rng(5)
+    x = rng.choice(np.array([-0.0, 0.0, -1.0]), size=shape).astype(dtype)
+    variants = [{}, {"return_indices": True}] if op.startswith("max") else [{}]
+    for extra in variants:
+        got = getattr(P, op)(x, **kwargs, **extra)
+        want = getattr(T, op)(torch.from_numpy(x), **kwargs, **extra)
+        got, want = (got[0], want[0].numpy()) if extra else (got, want.numpy())
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=f"output {extra}")
+        np.testing.assert_array_equal(got, want)
+    grad = rng.choice(np.array([-1.0, -0.0, 0.0, 2.0]), size=got.shape).astype(dtype)
+    (got_grad,) = getattr(P, op + "_backward")(grad, x, **kwargs)
+    want_grad = torch_forward_backward(op, x, kwargs, grad)[-1]
+    np.testing.assert_array_equal(np.signbit(got_grad), np.signbit(want_grad), err_msg="grad_input")
+    np.testing.assert_array_equal(got_grad, want_grad)
+
+
+def test_max_backward_overflows_silently_as_torch_does():
+    """Overlapping windows whose shares overflow (inf) or meet as inf − inf (NaN) give torch's
+    values without a NumPy warning (torch warns about neither)."""
+    x = np.array([[[0.0, 1.0, 0.0]]], dtype=np.float32)
+    for upstream, want in (([3e38, 3e38], [0.0, np.inf, 0.0]), ([np.inf, -np.inf], [0.0, np.nan, 0.0])):
+        grad = np.array([[upstream]], dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (got,) = P.max_pool1d_backward(grad, x, 2, 1)
+        np.testing.assert_array_equal(got[0, 0], np.array(want, dtype=np.float32))
+        np.testing.assert_array_equal(got, torch_forward_backward("max_pool1d", x, dict(kernel_size=2, stride=1), grad)[-1])
 
 
 def test_ceil_mode_drops_a_last_window_that_starts_in_the_right_padding():
