@@ -350,12 +350,14 @@ SIGNED = [
 
 @pytest.mark.parametrize("op, shape, kwargs", SIGNED, ids=[case_id(op, s, k, "zeros") for op, s, k in SIGNED])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_signed_zeros_are_torchs(op, shape, kwargs, dtype):
+@pytest.mark.parametrize("values", [(-0.0, 0.0, -1.0), (-0.0, 0.0, 1.0)], ids=["negative", "non-negative"])
+def test_signed_zeros_are_torchs(op, shape, kwargs, dtype, values):
     """Zeros of both signs in the input and the upstream gradient: every output and gradient
     entry has torch's sign too (a max output is the entry its index names; torch accumulates
-    averages and gradients onto +0.0). Plain equality cannot see this: −0.0 == +0.0."""
+    averages and gradients onto +0.0). Plain equality cannot see this: −0.0 == +0.0. The
+    second set has no negative number but −0.0."""
     rng = np.random.default_rng(5)
-    x = rng.choice(np.array([-0.0, 0.0, -1.0]), size=shape).astype(dtype)
+    x = rng.choice(np.array(values), size=shape).astype(dtype)
     variants = [{}, {"return_indices": True}] if op.startswith("max") else [{}]
     for extra in variants:
         got = getattr(P, op)(x, **kwargs, **extra)
