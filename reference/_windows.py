@@ -8,8 +8,8 @@ Along one spatial axis of length ``L`` (already padded), a window of ``k`` taps 
 
 :func:`windows` returns a read-only strided view ``v[..., i₁…i_D, p₁…p_D] = x[..., i·s + p·d]``
 (no copy), and :func:`scatter_windows` is its adjoint: it adds window values back onto the
-positions they were read from. The pair is the only place in the package that knows how a
-window is laid out in memory.
+positions they were read from. With the flat view and the row-phase layout below, they are
+the only places in the package that know how a window is laid out in memory.
 
 For stride 1 there is a second view, by flat position. In a C-contiguous array the spatial
 position ``j`` sits at flat index ``Σ_a j_a·S_a`` with ``S_a = Π_{b>a} L_b``, so window ``i`` reads
@@ -90,7 +90,6 @@ def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation, out=Non
         )
         x[(Ellipsis,) + region] += cols[(Ellipsis,) + tap + (slice(None),) * dims]
     return x
-
 
 
 def _row_phases(length, before, stride):

@@ -66,7 +66,8 @@ box costs ``Π k_a``, and the outer passes run on data already shrunk by the inn
   by stride phase (:func:`reference._windows.split_rows`), where each tap is one contiguous run
   over every row: NumPy's maximum over strided float64 is several times slower than over a
   contiguous run. The outer passes read only positions inside the input (their padding is
-  clipped away, never stored).
+  clipped away, never stored), and so does the last axis's pass where at least half of the
+  layout's slots would be no window (few windows over a long axis).
 * Blocks. Planes are pooled a block of about :data:`BLOCK_BYTES` at a time, so that a block's
   passes and temporaries stay in the cache and main memory sees the input read and the
   result written about once rather than once per NumPy step.
@@ -104,11 +105,6 @@ class Geometry:
         ceil-mode window overhangs the right padding."""
         axes = zip(self.in_spatial, self.padding, self.out_spatial, self.stride, self.dilation, self.kernel)
         return tuple(max(n + 2 * p, (o - 1) * s + d * (k - 1) + 1) for n, p, o, s, d, k in axes)
-
-    @property
-    def pad_pairs(self):
-        """``(axis, left, right)`` that pad the batched input to :attr:`extent`."""
-        return [(2 + a, p, e - n - p) for a, (n, p, e) in enumerate(zip(self.in_spatial, self.padding, self.extent))]
 
     def starts(self, axis: int) -> np.ndarray:
         """``start = i·s − pad`` of every window along ``axis``, in input coordinates."""
@@ -253,23 +249,25 @@ class Plan:
     """The passes over a block of ``planes`` planes (lead axes ``(planes, 1)``), last axis first."""
 
     passes: tuple
-    slots: int  # M, the entries per row of the row-phase layout
+    slots: int  # M, the entries per row of the last pass's output (``out`` when not phased)
     slack: int  # entries after the last row, so that every tap's run stays inside the array
     lead: tuple
+    phased: bool  # the last axis is read from the row-phase layout (else in place, clipped)
+    stride: int  # the row-phase layout's stride
 
 
 def _first_inside_along(geo: Geometry, a: int) -> np.ndarray:
     return first_read(geo.starts(a), geo.kernel[a], geo.dilation[a], geo.in_spatial[a])[0].astype(np.int32)
 
 
-def _row_pass(geo: Geometry, lead: tuple, slots: int, slack: int) -> Pass:
-    """The pass over the last spatial axis: tap ``p`` reads one run of the row-phase layout,
-    padding included; the taps of one phase form a group (they share entries, those of two
-    phases never do)."""
+def _row_pass(geo: Geometry, lead: tuple, slots: int, slack: int, s: int) -> Pass:
+    """The pass over the last spatial axis from the row-phase layout of stride ``s``: tap ``p``
+    reads one run of it, padding included; the taps of one phase form a group (they share
+    entries, those of two phases never do)."""
     a = geo.dims - 1
-    k, s, d = geo.kernel[a], geo.stride[a], geo.dilation[a]
-    in_shape, out_shape = lead + geo.in_spatial[:-1], lead + geo.in_spatial[:-1] + (slots,)
-    rows = int(np.prod(in_shape))
+    k, d = geo.kernel[a], geo.dilation[a]
+    row_shape, out_shape = lead + geo.in_spatial[:-1], lead + geo.in_spatial[:-1] + (slots,)
+    rows = int(np.prod(row_shape))
     runs = list(_windows.row_runs(rows, slots, k, s, d))
     reads = tuple(Read(p, (Ellipsis,), run, True, run[0]) for p, run in enumerate(runs))
     first = np.zeros(slots, dtype=np.int32)  # the entries past the windows take tap 0
@@ -277,11 +275,11 @@ def _row_pass(geo: Geometry, lead: tuple, slots: int, slack: int) -> Pass:
     return Pass(a, k, (s, rows * slots + slack), out_shape, reads, first)
 
 
-def _outer_pass(geo: Geometry, a: int, in_shape: tuple) -> Pass:
-    """The pass over spatial axis ``a`` < D − 1 of an array ``in_shape`` (``L`` on axis ``2 + a``):
-    tap ``p`` serves the windows ``i`` (a slice) whose position ``i·s − pad + p·d`` is inside the
-    input, and reads those positions (a slice with step ``s``). Each tap is a group of its own
-    where no position is read twice along the axis, else all taps form one group."""
+def _clipped_pass(geo: Geometry, a: int, in_shape: tuple) -> Pass:
+    """The pass over spatial axis ``a`` of an array ``in_shape`` (``L`` on axis ``2 + a``), read in
+    place: tap ``p`` serves the windows ``i`` (a slice) whose position ``i·s − pad + p·d`` is
+    inside the input, and reads those positions (a slice with step ``s``). Each tap is a group
+    of its own where no position is read twice along the axis, else all taps form one group."""
     k, s, d, pad, n, out = (geo.kernel[a], geo.stride[a], geo.dilation[a], geo.padding[a], geo.in_spatial[a],
                             geo.out_spatial[a])
     lead = (slice(None),) * (2 + a)
@@ -301,14 +299,24 @@ def _outer_pass(geo: Geometry, a: int, in_shape: tuple) -> Pass:
 
 
 def _plan(geo: Geometry, planes: int) -> Plan:
+    """The last axis is read from the row-phase layout unless most of its ``M`` slots per row
+    would be no window (few windows over a long axis, as in a global pooling with stride 1):
+    then it is read in place, like the other axes. A stride past the extent leaves one window,
+    which a layout of stride ``extent`` reads alike, with ``extent`` phases instead of ``s``."""
     a = geo.dims - 1
-    slots = _windows.phase_length(geo.extent[a], geo.stride[a])
-    slack = (geo.kernel[a] - 1) * geo.dilation[a] // geo.stride[a]
     lead = (planes, 1)
-    passes = [_row_pass(geo, lead, slots, slack)]
+    stride = min(geo.stride[a], geo.extent[a])
+    slots = _windows.phase_length(geo.extent[a], stride)
+    phased = 2 * geo.out_spatial[a] >= slots
+    if phased:
+        slack = (geo.kernel[a] - 1) * geo.dilation[a] // stride
+        passes = [_row_pass(geo, lead, slots, slack, stride)]
+    else:
+        slots, slack = geo.out_spatial[a], 0
+        passes = [_clipped_pass(geo, a, lead + geo.in_spatial)]
     for axis in reversed(range(a)):
-        passes.append(_outer_pass(geo, axis, passes[-1].out_shape))
-    return Plan(tuple(passes), slots, slack, lead)
+        passes.append(_clipped_pass(geo, axis, passes[-1].out_shape))
+    return Plan(tuple(passes), slots, slack, lead, phased, stride)
 
 
 BLOCK_BYTES = 2**21
@@ -333,10 +341,24 @@ def _planes(a: np.ndarray) -> np.ndarray:
 
 
 def _split(geo: Geometry, plan: Plan, x: np.ndarray, value) -> np.ndarray:
-    """A block of planes in the row-phase layout of the last axis, padded with ``value``."""
+    """A block of planes in the row-phase layout of the last axis, padded with ``value`` (the
+    planes themselves where the last axis is read in place)."""
+    if not plan.phased:
+        return x
     a = geo.dims - 1
     after = geo.extent[a] - geo.in_spatial[a] - geo.padding[a]
-    return _windows.split_rows(x, geo.padding[a], after, geo.stride[a], value, plan.slack)
+    return _windows.split_rows(x, geo.padding[a], after, plan.stride, value, plan.slack)
+
+
+def _unsplit(geo: Geometry, plan: Plan, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The adjoint of :func:`_split`, written into ``out``, then +0.0 added: a tap that lost
+    holds ``g·0``, −0.0 where ``g < 0``, and torch, which adds onto +0.0, has +0.0 there."""
+    if plan.phased:
+        _windows.merge_rows(grad, geo.padding[-1], plan.slots, out=out)
+    else:
+        np.copyto(out, grad)
+    out += 0.0
+    return out
 
 
 def _unrun(geo: Geometry, run: np.ndarray) -> np.ndarray:
@@ -427,8 +449,8 @@ def _max_passes(geo: Geometry, plan: Plan, x: np.ndarray, winners: bool):
     the first maximum in row-major order is in the first row (earliest outer tap) that holds
     the maximum, at that row's first maximum; the last NaN in row-major order is in the last row
     that has one, at its last NaN; a window of only −∞ takes its first tap inside the input on
-    every axis. The stored padding of the last axis is −∞: never a maximum, but the first tap
-    equal to an all −∞ maximum, so those entries take their first tap inside instead.
+    every axis. The stored padding of the row-phase layout is −∞: never a maximum, but the
+    first tap equal to an all −∞ maximum, so those entries take their first tap inside instead.
     """
     sources = [_split(geo, plan, x, -np.inf)]
     for one in plan.passes:
@@ -438,7 +460,8 @@ def _max_passes(geo: Geometry, plan: Plan, x: np.ndarray, winners: bool):
     if np.isnan(sources[-1]).any():
         return sources[-1], [_scan_maximum(one, source) for one, source in zip(plan.passes, sources)]
     chosen = [_first_maximum(one, source, best) for one, source, best in zip(plan.passes, sources, sources[1:])]
-    if geo.padding[-1] and (sources[-1] == -np.inf).any():  # only an all −∞ window uses an all −∞ row
+    if plan.phased and geo.padding[-1] and (sources[-1] == -np.inf).any():  # only an all −∞ window
+        # uses an all −∞ row; a pass read in place never reads padding
         empty = sources[1] == -np.inf
         np.copyto(chosen[0], np.broadcast_to(plan.passes[0].first_inside, empty.shape), where=empty,
                   casting="unsafe")
@@ -523,30 +546,32 @@ def _has_negative_zero(x: np.ndarray) -> bool:
 class Vectorised:
     """Separable passes, one vectorised step per tap and axis, a block of planes at a time.
 
-    Signed zeros are torch's: a max-pooling output is the input entry its index names (of two
-    equal zeros, the first's sign), and an exact zero among the averages and the gradients is
-    +0.0 (torch accumulates them onto +0.0, and ``0.0 + (−0.0)`` is +0.0).
+    Signed zeros and NaN are torch's: a max-pooling output is the input entry its index names
+    (of two equal zeros, the first's sign; of several NaN, the last one's bits), and an exact
+    zero among the averages and the gradients is +0.0 (torch accumulates them onto +0.0, and
+    ``0.0 + (−0.0)`` is +0.0).
     """
 
     @staticmethod
     def max_pool(geo: Geometry, x: np.ndarray, return_indices: bool = True):
         """The window maxima, and (if asked) their plane offsets from the passes' winners. The
-        maxima come from the passes' values, except where a zero maximum may have the wrong
-        sign (the block holds a −0.0): there the output is gathered at the offsets."""
+        maxima are the passes' values, except where a value tells less than the entry: a NaN,
+        or a zero where the block holds a −0.0; there the output is gathered at the offsets."""
         y = np.empty(x.shape[:2] + geo.out_spatial, dtype=x.dtype)
         index = np.empty(y.shape, dtype=np.int64) if return_indices else None
+        x_planes, y_planes = _planes(x), _planes(y)  # once: a non-contiguous x is copied here
         for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-            planes, out = _planes(x)[block], _planes(y)[block]
+            planes, out = x_planes[block], y_planes[block]
             run, chosen = _max_passes(geo, plan, planes, return_indices)
             out[...] = _unrun(geo, run)
-            signed = (out == 0).any() and _has_negative_zero(planes)
-            if return_indices or signed:
+            gather = bool(np.isnan(out).any()) or ((out == 0).any() and _has_negative_zero(planes))
+            if return_indices or gather:
                 if chosen is None:
                     _, chosen = _max_passes(geo, plan, planes, True)
                 offsets = _offsets(geo, plan, chosen)
                 if return_indices:
                     _planes(index)[block] = offsets
-                if signed:
+                if gather:
                     flat = planes.reshape(planes.shape[:2] + (-1,))
                     picked = np.take_along_axis(flat, offsets.reshape(flat.shape[:2] + (-1,)), axis=2)
                     out[...] = picked.reshape(out.shape)
@@ -557,16 +582,16 @@ class Vectorised:
         """The passes' adjoints in reverse order, each routing its upstream gradient to the taps
         that won it, then the row-phase layout merged back with the padding dropped."""
         grad = np.empty(x.shape, dtype=x.dtype)
+        x_planes, gy_planes, grad_planes = _planes(x), _planes(gy), _planes(grad)
         with np.errstate(invalid="ignore", over="ignore"):  # shares that overflow, or inf − inf, as in torch
             for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-                _, chosen = _max_passes(geo, plan, _planes(x)[block], True)
-                g = _as_run(geo, plan, _planes(gy)[block])
+                _, chosen = _max_passes(geo, plan, x_planes[block], True)
+                g = _as_run(geo, plan, gy_planes[block])
                 for one, winner in zip(reversed(plan.passes), reversed(chosen)):
                     into = np.zeros(one.in_shape, dtype=x.dtype)
                     _route(one, g, winner, into)
                     g = into
-                out = _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
-                out += 0.0  # a tap that lost holds g·0, −0.0 where g < 0; torch's zeros are +0.0
+                _unsplit(geo, plan, g, grad_planes[block])
         return grad
 
     @staticmethod
@@ -574,12 +599,13 @@ class Vectorised:
         """Sum the taps pass by pass over the zero-padded input, then divide by ``D(i)``."""
         y = np.empty(x.shape[:2] + geo.out_spatial, dtype=x.dtype)
         count = divisor(geo).astype(x.dtype)
+        x_planes, y_planes = _planes(x), _planes(y)
         with np.errstate(invalid="ignore", over="ignore"):  # inf − inf is NaN, overflow is inf, as in torch
             for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-                total = _split(geo, plan, _planes(x)[block], 0)
+                total = _split(geo, plan, x_planes[block], 0)
                 for one in plan.passes:
                     total = _fold(np.add, one, total, 0)
-                out = np.divide(_unrun(geo, total), count, out=_planes(y)[block])
+                out = np.divide(_unrun(geo, total), count, out=y_planes[block])
                 out += 0.0  # an exact zero is +0.0 in torch, whatever the signs of the taps and divisor
         return y
 
@@ -590,15 +616,15 @@ class Vectorised:
         from the row-phase layout with the padding dropped."""
         grad = np.empty(x.shape, dtype=x.dtype)
         count = divisor(geo).astype(x.dtype)
-        with np.errstate(invalid="ignore", over="ignore"):  # as the forward; a tiny divisor_override overflows
+        gy_planes, grad_planes = _planes(gy), _planes(grad)
+        with np.errstate(invalid="ignore", over="ignore"):  # overlapping shares meet as inf − inf or overflow
             for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-                g = _as_run(geo, plan, _planes(gy)[block] / count)
+                g = _as_run(geo, plan, gy_planes[block] / count)
                 for one in reversed(plan.passes):
                     into = np.zeros(one.in_shape, dtype=x.dtype)
                     _spread(one, g, into)
                     g = into
-                out = _windows.merge_rows(g, geo.padding[-1], plan.slots, out=_planes(grad)[block])
-                out += 0.0  # a share of −0.0 is written where torch adds it onto +0.0
+                _unsplit(geo, plan, g, grad_planes[block])
         return grad
 
 

@@ -1,9 +1,9 @@
 """Max and average pooling, 1-d to 3-d, against torch directly and against the definitional tier.
 
-Max pooling selects: its output and indices are entries and offsets of the input, and its
-input gradient adds upstream entries into the selected positions in torch's order (output
-positions in order, per plane), so all three are compared exactly, ties, NaN and ±inf
-included. Average pooling sums: see :func:`assert_within_bound` for its tolerance.
+Max pooling selects: its output and indices are entries and offsets of the input, compared
+exactly, ties, NaN and ±inf included; its input gradient copies an upstream entry where one
+window selected the position, exactly too, and sums several where overlapping windows did
+(see :func:`assert_max_grad`). Average pooling sums: see :func:`assert_within_bound`.
 Inputs are integer-valued where ties matter, so that ties really occur.
 """
 import ast
@@ -139,10 +139,9 @@ def assert_exact(got, want, what):
 
 
 def assert_within_bound(got, want, count, magnitude, what):
-    """Why a tolerance: the reference adds the backward tap by tap, torch window by window, so
-    an input position covered by several windows gets the same terms summed in another order
-    (the forward sums in torch's order and comes out bitwise equal in practice, but nothing
-    promises it). Each entry is a sum of at most ``count`` (the kernel volume) terms ``x/D``
+    """Why a tolerance: the reference sums one axis at a time, forward and backward, torch
+    window by window in row-major order, so an output (or an input position covered by
+    several windows) gets the same terms summed in another order. Each entry is a sum of at most ``count`` (the kernel volume) terms ``x/D``
     or ``gy/D``; crosscheck.tolerance proves ``(n + 1)·eps·Σ|terms|`` for a sum of ``n`` terms
     in any order, and the division by ``D`` is one more rounding, so ``n = count + 1``."""
     assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, got.dtype, want.shape, want.dtype)
@@ -154,8 +153,8 @@ def assert_within_bound(got, want, count, magnitude, what):
 
 def assert_max_grad(got, want, index, grad, dims, what):
     """Exact where an input received at most one upstream entry (a selection copies it);
-    where overlapping windows picked the same input, the reference sums in float64 and rounds
-    once while torch adds in the dtype, so those sums of ``n`` terms get the proven
+    where overlapping windows picked the same input, the reference adds the shares axis by
+    axis, torch window by window, in another order, so those sums of ``n`` terms get the proven
     ``(n + 1)·eps·Σ|terms|`` (crosscheck.tolerance)."""
     assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, got.dtype, want.shape, want.dtype)
     planes, plane = int(np.prod(got.shape[:-dims])), int(np.prod(got.shape[-dims:]))
@@ -223,7 +222,7 @@ def test_vectorised_equals_definitional(op, shape, kwargs, values, dtype):
     grad = np.random.default_rng(3).standard_normal(out.shape).astype(dtype)
     (grad_x,) = getattr(P, op + "_backward")(grad, x, **kwargs, **extra)
     (want_grad,) = getattr(D, op + "_backward")(grad, x, **kwargs, **extra)
-    if extra:  # the selection itself is exact; overlapping sums are added in another precision
+    if extra:  # the selection itself is exact; overlapping sums are added in another order
         for a, b, what in zip(got, want, ("output", "indices")):
             assert_exact(a, b, what)
         assert_max_grad(grad_x, want_grad, want[1], grad, int(op[-2]), "grad_input")
@@ -370,6 +369,63 @@ def test_signed_zeros_are_torchs(op, shape, kwargs, dtype, values):
     want_grad = torch_forward_backward(op, x, kwargs, grad)[-1]
     np.testing.assert_array_equal(np.signbit(got_grad), np.signbit(want_grad), err_msg="grad_input")
     np.testing.assert_array_equal(got_grad, want_grad)
+
+
+def test_a_nan_output_is_the_entry_its_index_names():
+    """Of several NaN in a window, torch's output is the last one (its index's), sign bit and
+    all; a maximum computed by comparisons would keep another. Plain equality cannot see it."""
+    x = np.array([[[-np.nan, 1.0, np.nan, 2.0, np.nan, -np.nan]]])
+    for op, shape in (("max_pool1d", (1, 1, 6)), ("max_pool2d", (1, 1, 2, 3))):
+        got = getattr(P, op)(x.reshape(shape), 3 if op == "max_pool1d" else (2, 3))
+        want = getattr(T, op)(torch.from_numpy(x.reshape(shape)), 3 if op == "max_pool1d" else (2, 3)).numpy()
+        assert np.isnan(got).all()
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+LONG_AXIS = [  # few windows over a long last axis: most slots of the row-phase layout are no window
+    ("max_pool1d", (2, 3, 300), dict(kernel_size=299, stride=1, padding=1), "int"),
+    ("max_pool2d", (1, 2, 5, 200), dict(kernel_size=(2, 199), stride=1, padding=(1, 50)), "neg_inf"),
+    ("max_pool2d", (1, 2, 5, 200), dict(kernel_size=(3, 199), stride=1, padding=(1, 50)), "special"),
+    ("avg_pool1d", (2, 3, 300), dict(kernel_size=299, stride=1, padding=1), "normal"),
+    ("avg_pool2d", (1, 2, 5, 200), dict(kernel_size=(2, 199), stride=1, padding=(1, 50), count_include_pad=False),
+     "normal"),
+]
+
+
+@pytest.mark.parametrize("op, shape, kwargs, values, dtype", with_dtypes(LONG_AXIS))
+def test_few_windows_over_a_long_last_axis(op, shape, kwargs, values, dtype):
+    """Where at least half the row-phase slots would be no window, the last axis is read in
+    place, clipped like the others (a layout of ``M`` slots for ``out ≪ M`` windows would cost
+    ``k·M`` per row instead of ``k·out``): the same values, indices and gradients as torch."""
+    assert P._plan(P.geometry(op, int(op[-2]), make_input(shape, values, dtype), kwargs["kernel_size"],
+                              kwargs["stride"], kwargs["padding"], 1, False), 1).phased is False
+    if op.startswith("max"):
+        test_max_pool_matches_torch(op, shape, kwargs, values, dtype)
+    else:
+        test_avg_pool_matches_torch(op, shape, kwargs, values, dtype)
+
+
+def test_a_stride_far_past_the_input_costs_what_the_input_does():
+    """With one window, a stride of 10⁹ reads what a stride of the window's extent reads; the
+    row-phase layout must not hold one phase per unit of stride (10⁹ of them)."""
+    x = make_input((2, 3, 7), "int", "float64")
+    for op in ("max_pool1d", "avg_pool1d"):
+        got = getattr(P, op)(x, 3, 10**9, 1)
+        np.testing.assert_array_equal(got, getattr(T, op)(torch.from_numpy(x), 3, 10**9, 1).numpy())
+        (grad,) = getattr(P, op + "_backward")(np.ones_like(got), x, 3, 10**9, 1)
+        want = torch_forward_backward(op, x, dict(kernel_size=3, stride=10**9, padding=1), np.ones_like(got))[-1]
+        np.testing.assert_array_equal(grad, want)
+
+
+def test_a_non_contiguous_input_gives_the_same_bits():
+    x = make_input((3, 4, 9, 8), "special", "float64")
+    strided = np.asfortranarray(x)
+    for op in ("max_pool2d", "avg_pool2d"):
+        y = getattr(P, op)(x, 3, 2, 1)
+        np.testing.assert_array_equal(getattr(P, op)(strided, 3, 2, 1), y)
+        grad = np.asfortranarray(np.random.default_rng(2).standard_normal(y.shape))
+        np.testing.assert_array_equal(getattr(P, op + "_backward")(grad, strided, 3, 2, 1)[0],
+                                      getattr(P, op + "_backward")(np.ascontiguousarray(grad), x, 3, 2, 1)[0])
 
 
 def test_max_backward_overflows_silently_as_torch_does():
