@@ -45,6 +45,8 @@ MAX = [
     ("max_pool2d", (0, 3, 5, 6), dict(kernel_size=(2, 3), stride=(1, 2)), "normal"),
     ("max_pool2d", (2, 2, 6, 7), dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 1)), "special"),
     ("max_pool2d", (2, 2, 6, 7), dict(kernel_size=(2, 3), stride=1, padding=1, dilation=(2, 1)), "neg_inf"),
+    # the outer axis (L = 2, k = 2, pad = 1): every tap misses a window, none serves them all
+    ("max_pool2d", (2, 2, 2, 5), dict(kernel_size=(2, 3), stride=1, padding=1), "int"),
     ("max_pool3d", (2, 2, 5, 6, 7),
      dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), padding=(1, 1, 0), dilation=(1, 1, 2), ceil_mode=True), "int"),
     ("max_pool3d", (2, 3, 4, 5, 6), dict(kernel_size=2), "int"),
@@ -79,6 +81,7 @@ AVG = [
     ("avg_pool2d", (0, 3, 5, 6), dict(kernel_size=(2, 3), stride=(1, 2)), "normal"),
     ("avg_pool2d", (1, 2, 2, 5), dict(kernel_size=3, stride=1, padding=1), "normal"),  # only avg_pool3d refuses this
     ("avg_pool2d", (2, 2, 6, 7), dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 1)), "special"),
+    ("avg_pool2d", (2, 2, 2, 5), dict(kernel_size=(2, 3), stride=1, padding=1), "normal"),  # no tap serves all
     ("avg_pool3d", (2, 2, 5, 6, 7),
      dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), padding=(1, 1, 0), ceil_mode=True, count_include_pad=False), "normal"),
     ("avg_pool3d", (2, 2, 5, 6, 7),
