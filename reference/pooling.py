@@ -440,9 +440,17 @@ def _scan_maximum(one: Pass, source: np.ndarray) -> np.ndarray:
     return winner
 
 
-def _max_passes(geo: Geometry, plan: Plan, x: np.ndarray, winners: bool):
-    """Max-pool a block of planes pass by pass: the last pass's output and, if asked, each
-    pass's winning tap per output entry.
+def _max_values(geo: Geometry, plan: Plan, x: np.ndarray) -> list:
+    """Max-pool a block of planes pass by pass: each pass's source, then the last pass's
+    output (``[layout, out_1, …, out_D]``), what :func:`_winners` needs too."""
+    sources = [_split(geo, plan, x, -np.inf)]
+    for one in plan.passes:
+        sources.append(_fold(np.maximum, one, sources[-1], -np.inf))
+    return sources
+
+
+def _winners(geo: Geometry, plan: Plan, sources: list) -> list:
+    """Each pass's winning tap per output entry, from :func:`_max_values`'s arrays.
 
     Each pass picks the first tap holding its maximum, or by the scan where a NaN is present
     (one in any window shows in the output), and the taps the passes pick together are torch's:
@@ -452,20 +460,15 @@ def _max_passes(geo: Geometry, plan: Plan, x: np.ndarray, winners: bool):
     every axis. The stored padding of the row-phase layout is −∞: never a maximum, but the
     first tap equal to an all −∞ maximum, so those entries take their first tap inside instead.
     """
-    sources = [_split(geo, plan, x, -np.inf)]
-    for one in plan.passes:
-        sources.append(_fold(np.maximum, one, sources[-1], -np.inf))
-    if not winners:
-        return sources[-1], None
     if np.isnan(sources[-1]).any():
-        return sources[-1], [_scan_maximum(one, source) for one, source in zip(plan.passes, sources)]
+        return [_scan_maximum(one, source) for one, source in zip(plan.passes, sources)]
     chosen = [_first_maximum(one, source, best) for one, source, best in zip(plan.passes, sources, sources[1:])]
     if plan.phased and geo.padding[-1] and (sources[-1] == -np.inf).any():  # only an all −∞ window
         # uses an all −∞ row; a pass read in place never reads padding
         empty = sources[1] == -np.inf
         np.copyto(chosen[0], np.broadcast_to(plan.passes[0].first_inside, empty.shape), where=empty,
                   casting="unsafe")
-    return sources[-1], chosen
+    return chosen
 
 
 def _offsets(geo: Geometry, plan: Plan, chosen) -> np.ndarray:
@@ -562,13 +565,11 @@ class Vectorised:
         x_planes, y_planes = _planes(x), _planes(y)  # once: a non-contiguous x is copied here
         for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
             planes, out = x_planes[block], y_planes[block]
-            run, chosen = _max_passes(geo, plan, planes, return_indices)
-            out[...] = _unrun(geo, run)
+            sources = _max_values(geo, plan, planes)
+            out[...] = _unrun(geo, sources[-1])
             gather = bool(np.isnan(out).any()) or ((out == 0).any() and _has_negative_zero(planes))
             if return_indices or gather:
-                if chosen is None:
-                    _, chosen = _max_passes(geo, plan, planes, True)
-                offsets = _offsets(geo, plan, chosen)
+                offsets = _offsets(geo, plan, _winners(geo, plan, sources))
                 if return_indices:
                     _planes(index)[block] = offsets
                 if gather:
@@ -585,7 +586,7 @@ class Vectorised:
         x_planes, gy_planes, grad_planes = _planes(x), _planes(gy), _planes(grad)
         with np.errstate(invalid="ignore", over="ignore"):  # shares that overflow, or inf − inf, as in torch
             for plan, block in _blocks(geo, x.shape[0] * x.shape[1], x.itemsize):
-                _, chosen = _max_passes(geo, plan, x_planes[block], True)
+                chosen = _winners(geo, plan, _max_values(geo, plan, x_planes[block]))
                 g = _as_run(geo, plan, gy_planes[block])
                 for one, winner in zip(reversed(plan.passes), reversed(chosen)):
                     into = np.zeros(one.in_shape, dtype=x.dtype)

@@ -500,7 +500,7 @@ def test_scatter_windows_is_the_adjoint_of_windows():
 
 
 def test_max_pooling_one_tap_windows_over_nan():
-    """Runs ``_scan_maximum`` (the scan NaN needs, in ``_max_passes``) with one tap per pass: a
+    """Runs ``_scan_maximum`` (the scan NaN needs, in ``_winners``) with one tap per pass: a
     1×1 window over NaN, ±inf and signed zeros, values and indices held against torch. Only
     calls with a NaN in some window take the scan; this kills the mutants that break it (its
     buffers, the ``greater``/``isnan`` test, the copies of value and tap) on the simplest pass
