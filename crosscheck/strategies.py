@@ -216,8 +216,9 @@ def losses(draw, op=None):
         return loss_case(op, shape, shape, reduction, values={"input": draw(kinds_of_data())}).with_dtype(
             draw(dtypes()))
     classes = draw(st.integers(1, 5))
-    extra = axes(draw, draw(st.integers(0, 2)), 1, 3)
     batch = draw(batches())
+    # torch reads an input of two or more axes as (N, C, d1, ...): only (C,) is unbatched
+    extra = () if batch is None else axes(draw, draw(st.integers(0, 2)), 1, 3)
     x_shape = _batched(batch, (classes,) + extra)
     t_shape = _batched(batch, extra)
     kind = draw(st.sampled_from(["normal", "large", "integers"]))
@@ -363,8 +364,10 @@ def _bad_dense_or_loss(draw):
         x, w, b = case.shapes
         return _broken(case, "weight", shapes=(x, (w[0], w[1] + 1), b))
     if case.op == "cross_entropy" and len(case.shapes[0]) > 1 and draw(st.booleans()):
-        x, t = case.shapes
-        return _broken(case, "target", shapes=(x, (t[0] + 1,) + tuple(t[1:]) if t else (2,)))
+        # torch wants the target (N, d1, ...) of an input (N, C, d1, ...): one more sample is
+        # wrong whatever the labels (a shape from the drawn target could fit another reading)
+        x = case.shapes[0]
+        return _broken(case, "target", shapes=(x, (x[0] + 1,) + tuple(x[2:])))
     return _broken(case, "reduction", reduction=draw(st.sampled_from(["average", "total", "Mean"])))
 
 
