@@ -18,6 +18,15 @@ failure message also prints hypothesis's reproduction blob).
     python benchmarks/soak.py --json soak.json            # the rows, the environment, the failures
     python benchmarks/soak.py --seeds 0 --ops conv2d,pad   # options it does not know go to pytest
 
+Then the rejected-call search alone, in this process, against the torch-backed
+implementation: for each of ``--rejection-seeds`` seeds, every family of
+:data:`crosscheck.strategies.REJECTIONS` draws ``--rejection-examples`` calls at random
+(hypothesis seeded with the seed) and each must be a call torch rejects, rejected by the
+implementation too. A strategy that makes a call invalid by chance rather than by
+construction fails a correct implementation here; at the defaults (100 seeds × 500 draws ×
+4 families, 200,000 draws) the cross_entropy target bug this phase was written for shows
+about a hundred times. ``--rejection-seeds ''`` turns the phase off.
+
 It prints one row per seed and implementation: the cases of the profile run, passed,
 failed and skipped; the fuzz tests (one per op and per family of rejections) and the
 examples hypothesis ran in them (passing plus failing, over its reuse and generate phases);
@@ -39,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the rejected-call search imports tests.impls.torch_backed in this process
 IMPLS = ("tests.impls.torch_backed", "reference.functional")
 CASE_TEST = "test_agrees_with_torch"
 FUZZ_TESTS = ("test_drawn_calls_agree_with_torch", "test_drawn_calls_torch_rejects_are_rejected")
@@ -159,6 +169,43 @@ def run_one(seed: int, impl: str, args) -> Row:
     return row
 
 
+@dataclass
+class RejectionRow:
+    family: str
+    seeds: int = 0
+    draws: int = 0
+    failures: list = field(default_factory=list)  # one per failing seed: the seed and the message
+
+
+def search_rejections(family: str, seeds: list[int], examples: int, impl_name: str) -> RejectionRow:
+    """Random searches of one family of rejected calls, one per seed, each call through
+    ``run_case``: torch must reject it and so must the implementation."""
+    import importlib
+
+    from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings
+
+    from crosscheck import run_case, strategies
+
+    impl, row = importlib.import_module(impl_name), RejectionRow(family)
+    for n in seeds:
+        @hypothesis_seed(n)
+        @settings(max_examples=examples, database=None, deadline=None, print_blob=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=strategies.REJECTIONS[family]())
+        def search(case):
+            row.draws += 1
+            outcome = run_case(impl, case, n)
+            assert outcome.rejected, f"{case.id}: drawn as a call torch rejects, but torch accepted it"
+            assert outcome.status == "passed", f"{case.id}: {outcome.failure}"
+
+        row.seeds += 1
+        try:
+            search()
+        except AssertionError as exc:  # hypothesis re-raises the shrunk failure
+            row.failures.append(f"seed {n}: {str(exc).splitlines()[0]}")
+    return row
+
+
 def table(rows: list[Row]) -> str:
     head = ("| seed | impl | cases | passed | failed | skipped | fuzz tests | examples | fuzz failed | seconds |\n"
             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -183,6 +230,10 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="full", choices=("quick", "default", "full"))
     parser.add_argument("--max-examples", type=int, default=200, help="per fuzz test (default: %(default)s)")
     parser.add_argument("--workers", default="auto", help="pytest-xdist's -n (default: %(default)s)")
+    parser.add_argument("--rejection-seeds", default="0-99",
+                        help="seeds of the rejected-call search against torch_backed; '' for none (default: %(default)s)")
+    parser.add_argument("--rejection-examples", type=int, default=500,
+                        help="draws per family and seed in that search (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="write the rows, failures included, and the environment here")
     args, args.pytest = parser.parse_known_args(argv)  # the rest goes to pytest, e.g. --ops conv2d,pad
 
@@ -202,6 +253,16 @@ def main(argv=None) -> int:
             loads.append(load())
             print(f"seed {seed} {impl}: {row.cases} cases, {row.cases_failed} failed; {row.fuzz_tests} fuzz tests, "
                   f"{row.examples} examples, {row.fuzz_failed} failed; {row.seconds:.0f} s; {loads[-1]}", flush=True)
+    rejections, rejection_seeds = [], parse_seeds(args.rejection_seeds)
+    if rejection_seeds:
+        from crosscheck import strategies
+
+        for family in strategies.REJECTIONS:
+            started = time.perf_counter()
+            rejections.append(search_rejections(family, rejection_seeds, args.rejection_examples, IMPLS[0]))
+            r = rejections[-1]
+            print(f"rejected calls, {family}: {r.seeds} seeds, {r.draws} draws against {IMPLS[0]}, "
+                  f"{len(r.failures)} seeds failed; {time.perf_counter() - started:.0f} s", flush=True)
     total = time.perf_counter() - start
 
     print()
@@ -209,12 +270,20 @@ def main(argv=None) -> int:
     failed = [r for r in rows if not r.ok]
     print(f"\n{len(rows)} runs, {sum(r.cases for r in rows)} cases, {sum(r.examples for r in rows)} examples, "
           f"{sum(r.failed for r in rows)} failed, {total:.0f} s in all")
+    if rejections:
+        print(f"rejected-call search: {sum(r.draws for r in rejections)} draws over {len(rejection_seeds)} seeds, "
+              f"{sum(len(r.failures) for r in rejections)} failed")
+    for r in rejections:
+        for text in r.failures:
+            print(f"  {r.family}, {text}")
     for r in failed:
         print(f"\n=== seed {r.seed}, {r.impl}: {r.failed} failed (pytest exit {r.returncode}) ===")
         for i, text in enumerate(r.failures):  # the first few in full, then the test ids
             print(text if i < SHOWN_IN_FULL else text.splitlines()[0])
+    failed += [r for r in rejections if r.failures]
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "loads": loads, "seconds": total,
+                                         "rejections": [asdict(r) for r in rejections],
                                          "argv": sys.argv, "profile": args.profile,
                                          "max_examples": args.max_examples}, indent=1))
     return 1 if failed else 0

@@ -285,12 +285,20 @@ def _bad_convolution(draw):
              "dtype"]
     rules += ["output_padding"] if "transpose" in case.op else ["same-with-stride", "kernel"]
     rule = draw(st.sampled_from(rules))
-    if rule == "dilation" and "transpose" in case.op and w[2] == 1:
-        rule = "stride"  # a 1-tap transposed kernel takes dilation 0 in float32 (README, deviations)
     if rule in ("stride", "dilation"):
-        bad = draw(st.sampled_from([0, -1]))
         one = d > 1 and draw(st.booleans())  # a 1-tuple, which torch broadcasts (as in its OpInfo error_inputs)
-        return _broken(case, rule, **{rule: (bad,) if one else tuple(bad if a == 0 else 1 for a in range(d))})
+        if "transpose" not in case.op:
+            bad = draw(st.sampled_from([0, -1]))
+            return _broken(case, rule, **{rule: (bad,) if one else tuple(bad if a == 0 else 1 for a in range(d))})
+        # Two float32 gaps in torch's checks (README, deviations) would accept the call by
+        # chance of the shapes: an output length of exactly 0 is returned empty unchecked, and
+        # dilation 0 is taken where every tap lands on its own output (a 1-tap kernel, or one
+        # input position with a stride of at least the kernel). So the value is 0 with no
+        # padding (every length (L − 1)·s + d·(k − 1) + 1 is at least 1), and a dilation is
+        # broken in float64, where torch always checks it.
+        bad = {rule: (0,) if one else tuple(0 if a == 0 else 1 for a in range(d))}
+        broken = _broken(case, rule, padding=0, output_padding=0, **bad)
+        return broken.with_dtype("float64") if rule == "dilation" else broken
     if rule == "padding":
         return _broken(case, "padding", padding=-draw(st.integers(1, 2)))
     if rule == "groups":

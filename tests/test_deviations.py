@@ -103,14 +103,24 @@ def test_elementwise_mean_torch_takes_a_deprecated_spelling():
         F.mse_loss(x, t, reduction="elementwise_mean")
 
 
-def test_one_tap_transposed_kernel_torch_takes_dilation_zero_in_float32_only():
-    # Found by the soak's random fuzzing: oneDNN's float32 path never checks the dilation of
-    # a 1-tap kernel; float64 (and every longer kernel) refuses it. The reference refuses both.
-    w = np.ones((1, 1, 1))
-    out = T.conv_transpose1d(torch.ones(2, 1, 1), torch.from_numpy(w).float(), dilation=0)
-    assert tuple(out.shape) == (2, 1, 1)
+@pytest.mark.parametrize("length, taps, stride", [(1, 1, 1), (3, 1, 2), (1, 2, 2), (1, 3, 3)])
+def test_transposed_convolution_torch_takes_dilation_zero_in_float32_only(length, taps, stride):
+    # Found by the soak's random fuzzing: torch's float32 path does not check the dilation
+    # where every tap lands on its own output position (a 1-tap kernel, or one input position
+    # with a stride of at least the kernel); float64 refuses it. The reference refuses both.
+    w = np.ones((1, 1, taps))
+    out = T.conv_transpose1d(torch.ones(2, 1, length), torch.from_numpy(w).float(), stride=stride, dilation=0)
+    assert tuple(out.shape) == (2, 1, (length - 1) * stride + 1)
     with pytest.raises(RuntimeError, match="dilation"):
-        T.conv_transpose1d(torch.ones(2, 1, 1, dtype=torch.float64), torch.from_numpy(w), dilation=0)
+        T.conv_transpose1d(torch.ones(2, 1, length, dtype=torch.float64), torch.from_numpy(w), stride=stride,
+                           dilation=0)
     for dtype in (np.float32, np.float64):
         with pytest.raises(ValueError, match="dilation"):
-            F.conv_transpose1d(np.ones((2, 1, 1), dtype), w.astype(dtype), dilation=0)
+            F.conv_transpose1d(np.ones((2, 1, length), dtype), w.astype(dtype), stride=stride, dilation=0)
+
+
+def test_transposed_convolution_with_two_taps_meeting_torch_refuses_dilation_zero_in_float32_too():
+    # the other side of the gap: two taps that would meet (one input, stride 1) are refused,
+    # by oneDNN ("could not create a primitive descriptor"), not by a check that names dilation
+    with pytest.raises(RuntimeError):
+        T.conv_transpose1d(torch.ones(2, 1, 1), torch.ones(1, 1, 2), stride=1, dilation=0)
