@@ -34,7 +34,8 @@ class ExampleFailed(Exception):
 class Examples(pytest.Item):
     def runtest(self):
         text = self.path.read_text(encoding="utf-8")
-        namespace = {"__name__": f"docs.{self.path.stem}"}
+        # __file__ lets a page find the files beside it (the contract loads docs/examples/).
+        namespace = {"__name__": f"docs.{self.path.stem}", "__file__": str(self.path)}
         parser = doctest.DocTestParser()
         # One print style for every chapter, so the printed arrays in the text are stable.
         with np.printoptions(precision=4, suppress=True, linewidth=88):
