@@ -29,7 +29,7 @@ as ``cols[g, (c, p), (n, i)]``, so ``y = W · cols`` and ``∂E/∂w = gy · col
 with the flipped kernel, in and out channels swapped), and ∂E/∂w is read from that same
 im2col of ``gy`` (see :func:`_backward_transposed`); for larger strides ``∂E/∂cols = Wᵀ · gy``
 is added back onto the input positions it was read from by
-:func:`reference._windows.scatter_windows` (col2im). Every result is still a direct sum of the
+:func:`reference.windows.scatter_windows` (col2im). Every result is still a direct sum of the
 products in the equations above, only grouped into matrix products; the work is done one
 cache-sized tile of the output at a time.
 """
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _check, _windows, padding as _padding
+from . import checks, padding as _padding, windows
 
 
 @dataclass(frozen=True)
@@ -79,20 +79,20 @@ def resolve_padding(op: str, padding, dims: int, kernel, stride, dilation):
             raise ValueError(f"{op}: padding='same' is not supported for strided convolutions, got stride={stride}")
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in _check.int_tuple(op, "padding", padding, dims, minimum=0))
+    return tuple((p, p) for p in checks.int_tuple(op, "padding", padding, dims, minimum=0))
 
 
 def check_arrays(op, dims, input, weight, bias, groups) -> int:
     """What every (transposed) convolution checks first: float arrays of one dtype, the
     ranks, and a positive int ``groups`` (returned)."""
-    _check.float_array(op, "input", input)
-    _check.float_array(op, "weight", weight)
+    checks.float_array(op, "input", input)
+    checks.float_array(op, "weight", weight)
     if bias is not None:
-        _check.float_array(op, "bias", bias)
-    _check.same_dtype(op, input=input, weight=weight, bias=bias)
-    _check.rank(op, "input", input, (dims + 1, dims + 2))
-    _check.rank(op, "weight", weight, (dims + 2,))
-    groups = _check.int_arg(op, "groups", groups)
+        checks.float_array(op, "bias", bias)
+    checks.same_dtype(op, input=input, weight=weight, bias=bias)
+    checks.rank(op, "input", input, (dims + 1, dims + 2))
+    checks.rank(op, "weight", weight, (dims + 2,))
+    groups = checks.int_arg(op, "groups", groups)
     if groups < 1:
         raise ValueError(f"{op}: groups must be positive, got groups={groups}")
     return groups
@@ -101,8 +101,8 @@ def check_arrays(op, dims, input, weight, bias, groups) -> int:
 def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -> Geometry:
     """Validate a convolution call the way torch does and describe its shapes."""
     groups = check_arrays(op, dims, input, weight, bias, groups)
-    stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
-    dilation = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
+    stride = checks.int_tuple(op, "stride", stride, dims, minimum=1)
+    dilation = checks.int_tuple(op, "dilation", dilation, dims, minimum=1)
     kernel = weight.shape[2:]
     pads = resolve_padding(op, padding, dims, kernel, stride, dilation)
 
@@ -135,15 +135,15 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
             f"{op}: the dilated kernel {span} must be non-empty and fit the padded input {padded}; "
             f"got weight.shape={weight.shape}, input.shape={input.shape}, padding={padding!r}, dilation={dilation}"
         )
-    out = tuple(_windows.output_length(n, k, s, d) for n, k, s, d in zip(padded, kernel, stride, dilation))
+    out = tuple(windows.output_length(n, k, s, d) for n, k, s, d in zip(padded, kernel, stride, dilation))
     return Geometry(op, dims, batch_added, groups, kernel, stride, dilation, pads, in_spatial, out)
 
 
 def check_grad_output(geo: Geometry, grad_output, input, weight):
     """``grad_output`` must be an array of the forward output's shape and dtype."""
     op = geo.op  # the backward's geometry already carries its name
-    _check.float_array(op, "grad_output", grad_output)
-    _check.same_dtype(op, grad_output=grad_output, input=input)
+    checks.float_array(op, "grad_output", grad_output)
+    checks.same_dtype(op, grad_output=grad_output, input=input)
     batch = () if geo.batch_added else input.shape[:1]
     expected = batch + (weight.shape[0],) + geo.out_spatial
     if grad_output.shape != expected:
@@ -170,7 +170,7 @@ class _Im2col:
         ``cols[g, (c, p), (n, i)] = x_pad[n, g·C/G + c, i·s + p·d]``.
     flat (stride 1): one column per flat index ``j`` of ``x_pad``'s spatial axes, whole rows of
         the first axis at a time: ``cols[g, (c, p), (n, j)]`` is ``x_pad[n, g·C/G + c]`` at flat
-        index ``j + Σ_a p_a·d_a·S_a`` (see :func:`reference._windows.flat_windows`). Output ``i``
+        index ``j + Σ_a p_a·d_a·S_a`` (see :func:`reference.windows.flat_windows`). Output ``i``
         is column ``j = Σ_a i_a·S_a``; the columns past the end of an output row read the next
         row and are computed and dropped. Each tap's block of a tile is then one straight copy,
         not one copy per output row, which is what makes im2col cheap. ``x_pad`` gets one more
@@ -191,7 +191,7 @@ class _Im2col:
             axis, left, right = pairs[0]
             pairs = [(axis, left, right + 1)] + pairs[1:]
         self.x_pad = _padding.constant(x, pairs, 0)
-        self.row = _windows.flat_strides(self.x_pad.shape[2:])[0] if self.flat else _size(geo.out_spatial[1:])
+        self.row = windows.flat_strides(self.x_pad.shape[2:])[0] if self.flat else _size(geo.out_spatial[1:])
 
     def tiles(self) -> list[tuple]:
         """The tiles, as index tuples ``(samples, all channels, rows)`` into ``(N, ·, *out)``."""
@@ -207,9 +207,9 @@ class _Im2col:
         """All windows as a view, no copy: ``(C, *k, N, columns)`` (flat) or ``(C, *k, N, *out)``."""
         geo, d = self.geo, self.geo.dims
         if self.flat:
-            view = _windows.flat_windows(self.x_pad, geo.kernel, geo.dilation, geo.out_spatial[0] * self.row)
+            view = windows.flat_windows(self.x_pad, geo.kernel, geo.dilation, geo.out_spatial[0] * self.row)
             return np.moveaxis(view, 0, 1 + d)
-        view = _windows.windows(self.x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k)
+        view = windows.windows(self.x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k)
         return view.transpose((1,) + tuple(range(2 + d, 2 + 2 * d)) + (0,) + tuple(range(2, 2 + d)))
 
     def _index(self, tile) -> tuple:
@@ -356,7 +356,7 @@ def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_sh
         else:
             np.matmul(w_mat_t, gy[samples], out=grad_cols)  # (B, G, (c, p), P)
         grad_cols = grad_cols.reshape((len(grad_cols), channels) + geo.kernel + geo.out_spatial)
-        _windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
+        windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
     return _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, tuple(x_shape))
 
 

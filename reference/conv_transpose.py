@@ -24,17 +24,17 @@ Backward, by the adjoint of an adjoint:
 """
 from __future__ import annotations
 
-from . import _check
+from . import checks
 from .conv import Geometry, _correlate, _weight_grad, _weight_matrix, check_arrays, input_grad
 
 
 def check_arguments(op, dims, stride, padding, output_padding, dilation):
     """The integer arguments as per-axis tuples, with torch's rule that ``output_padding`` be
     smaller than the stride or the dilation on each axis."""
-    stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
-    padding = _check.int_tuple(op, "padding", padding, dims, minimum=0)
-    output_padding = _check.int_tuple(op, "output_padding", output_padding, dims, minimum=0)
-    dilation = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
+    stride = checks.int_tuple(op, "stride", stride, dims, minimum=1)
+    padding = checks.int_tuple(op, "padding", padding, dims, minimum=0)
+    output_padding = checks.int_tuple(op, "output_padding", output_padding, dims, minimum=0)
+    dilation = checks.int_tuple(op, "dilation", dilation, dims, minimum=1)
     if any(q >= max(s, d) for q, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(
             f"{op}: output_padding must be smaller than stride or dilation on each axis, "
@@ -99,8 +99,8 @@ class Vectorised:
 
 def check_grad_output(geo: Geometry, grad_output, input, weight):
     op = geo.op  # the backward's geometry already carries its name
-    _check.float_array(op, "grad_output", grad_output)
-    _check.same_dtype(op, grad_output=grad_output, input=input)
+    checks.float_array(op, "grad_output", grad_output)
+    checks.same_dtype(op, grad_output=grad_output, input=input)
     batch = () if geo.batch_added else input.shape[:1]
     expected = batch + (weight.shape[1] * geo.groups,) + geo.in_spatial
     if grad_output.shape != expected:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _check
+from . import checks
 from .nn.module import _float_dtype
 
 IDX_TYPES = {
@@ -112,7 +112,7 @@ def stratified_split(labels: np.ndarray, val_fraction: float = 0.2, test_fractio
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(f"{op}: val_fraction + test_fraction must be below 1 to leave training data, got "
                          f"val_fraction={val_fraction}, test_fraction={test_fraction}")
-    if _check.int_arg(op, "seed", seed) < 0:
+    if checks.int_arg(op, "seed", seed) < 0:
         raise ValueError(f"{op}: seed must be non-negative, got seed={seed}")
     rng = np.random.default_rng(seed)
     parts: tuple[list, list, list] = ([], [], [])

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import _check, activations as _act, dense as _dense, losses as _losses, padding as _padding
+from . import checks, activations as _act, dense as _dense, losses as _losses, padding as _padding
 
 
 def _positions(shape):
@@ -80,7 +80,7 @@ def linear_backward(grad_output, input, weight, bias=None):
 
 def _map(op, input, f):
     """``y[i] = f(x[i])`` entry by entry."""
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     y = np.zeros(input.shape, dtype=input.dtype)
     for i in _positions(input.shape):
         y[i] = f(float(input[i]))
@@ -89,7 +89,7 @@ def _map(op, input, f):
 
 def _map_backward(op, grad_output, input, f):
     """``gx[i] = f(x[i], g[i])`` entry by entry."""
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     g = _padding.check_grad_output(op, grad_output, input, input.shape)
     gx = np.zeros(input.shape, dtype=input.dtype)
     for i in _positions(input.shape):
@@ -167,7 +167,7 @@ def _line_log_softmax(values):
 
 def _along(op, input, dim, f):
     """Apply ``f`` (a list of floats to a list of floats) to every line of ``input`` along ``dim``."""
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     dim = _act.normalise_dim(op, input, dim)
     x = _rows(input)
     y = np.zeros(x.shape, dtype=input.dtype)
@@ -179,7 +179,7 @@ def _along(op, input, dim, f):
 
 def _along_backward(op, grad_output, input, dim, f):
     """``f(x_line, g_line)`` gives the gradient of one line."""
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     axis = _act.normalise_dim(op, input, dim)
     g = _rows(_padding.check_grad_output(op, grad_output, input, input.shape))
     x = _rows(input)

@@ -63,7 +63,7 @@ box costs ``Π k_a``, and the outer passes run on data already shrunk by the inn
   rounding (the division by ``D(i)`` comes last, as in torch). The max forward is a selection
   and is exact.
 * Layout. The last axis's pass reads the input padded (−∞ for max, 0 for average) and stored
-  by stride phase (:func:`reference._windows.split_rows`), where each tap is one contiguous run
+  by stride phase (:func:`reference.windows.split_rows`), where each tap is one contiguous run
   over every row: NumPy's maximum over strided float64 is several times slower than over a
   contiguous run. The outer passes read only positions inside the input (their padding is
   clipped away, never stored), and so does the last axis's pass where at least half of the
@@ -79,7 +79,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _check, _windows
+from . import checks, windows
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Geometry:
 
 def output_length(length: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
     """torch's pooling output length, with the last-window rule of ceil_mode (module docstring)."""
-    n = _windows.output_length(length + 2 * padding + (stride - 1 if ceil_mode else 0), kernel, stride, dilation)
+    n = windows.output_length(length + 2 * padding + (stride - 1 if ceil_mode else 0), kernel, stride, dilation)
     if ceil_mode and (n - 1) * stride >= length + padding:
         n -= 1
     return n
@@ -136,11 +136,11 @@ def check_flag(op: str, name: str, value) -> bool:
 def check_window(op: str, dims: int, kernel_size, stride, padding, dilation=1):
     """Per-axis ``(kernel, stride, padding, dilation)``: stride None (or empty) means the
     kernel, as in torch, and padding may be at most half the kernel on every axis."""
-    kernel = _check.int_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
+    kernel = checks.int_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
     empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
-    strides = kernel if empty else _check.int_tuple(op, "stride", stride, dims, minimum=1)
-    pads = _check.int_tuple(op, "padding", padding, dims, minimum=0)
-    dilations = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
+    strides = kernel if empty else checks.int_tuple(op, "stride", stride, dims, minimum=1)
+    pads = checks.int_tuple(op, "padding", padding, dims, minimum=0)
+    dilations = checks.int_tuple(op, "dilation", dilation, dims, minimum=1)
     if any(p > k // 2 for p, k in zip(pads, kernel)):
         raise ValueError(
             f"{op}: padding must be at most half of kernel_size on every axis, got padding={padding!r}, "
@@ -153,7 +153,7 @@ def check_divisor_override(op: str, divisor_override):
     """``None``, or a non-zero int (torch's rule; a negative divisor is allowed)."""
     if divisor_override is None:
         return None
-    if not _check.is_int(divisor_override):
+    if not checks.is_int(divisor_override):
         raise TypeError(f"{op}: divisor_override must be an int or None, got divisor_override={divisor_override!r}")
     if divisor_override == 0:
         raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override={divisor_override!r}")
@@ -163,8 +163,8 @@ def check_divisor_override(op: str, divisor_override):
 def geometry(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode,
              count_include_pad=True, divisor_override=None) -> Geometry:
     """Validate a pooling call the way torch does and describe its shapes."""
-    _check.float_array(op, "input", input)
-    _check.rank(op, "input", input, (dims + 1, dims + 2))
+    checks.float_array(op, "input", input)
+    checks.rank(op, "input", input, (dims + 1, dims + 2))
     kernel, strides, pads, dilations = check_window(op, dims, kernel_size, stride, padding, dilation)
     ceil_mode = check_flag(op, "ceil_mode", ceil_mode)
     count_include_pad = check_flag(op, "count_include_pad", count_include_pad)
@@ -205,8 +205,8 @@ def check_grad_output(geo: Geometry, grad_output, input) -> np.ndarray:
     """``grad_output`` must be an array of the forward output's shape and dtype; returned batched.
     ``geo`` is the backward's own geometry, so its op already names the backward."""
     op = geo.op
-    _check.float_array(op, "grad_output", grad_output)
-    _check.same_dtype(op, grad_output=grad_output, input=input)
+    checks.float_array(op, "grad_output", grad_output)
+    checks.same_dtype(op, grad_output=grad_output, input=input)
     expected = input.shape[: input.ndim - geo.dims] + geo.out_spatial
     if grad_output.shape != expected:
         raise ValueError(
@@ -230,7 +230,7 @@ class Pass:
     """Pooling along one spatial axis of a block of planes, the other axes left as they are.
 
     The last spatial axis goes first, read from the input in the row-phase layout of
-    :func:`reference._windows.split_rows` (padding stored, each tap one contiguous run); its
+    :func:`reference.windows.split_rows` (padding stored, each tap one contiguous run); its
     output keeps ``M`` entries per row, the windows ``i < out`` and then a few that belong to no
     window (they are carried along and dropped at the end). Each earlier axis then pools the
     previous pass's output, reading only positions inside the input (padding clipped away).
@@ -268,7 +268,7 @@ def _row_pass(geo: Geometry, lead: tuple, slots: int, slack: int, s: int) -> Pas
     k, d = geo.kernel[a], geo.dilation[a]
     row_shape, out_shape = lead + geo.in_spatial[:-1], lead + geo.in_spatial[:-1] + (slots,)
     rows = int(np.prod(row_shape))
-    runs = list(_windows.row_runs(rows, slots, k, s, d))
+    runs = list(windows.row_runs(rows, slots, k, s, d))
     reads = tuple(Read(p, (Ellipsis,), run, True, run[0]) for p, run in enumerate(runs))
     first = np.zeros(slots, dtype=np.int32)  # the entries past the windows take tap 0
     first[: geo.out_spatial[a]] = _first_inside_along(geo, a)
@@ -306,7 +306,7 @@ def _plan(geo: Geometry, planes: int) -> Plan:
     a = geo.dims - 1
     lead = (planes, 1)
     stride = min(geo.stride[a], geo.extent[a])
-    slots = _windows.phase_length(geo.extent[a], stride)
+    slots = windows.phase_length(geo.extent[a], stride)
     phased = 2 * geo.out_spatial[a] >= slots
     if phased:
         slack = (geo.kernel[a] - 1) * geo.dilation[a] // stride
@@ -347,14 +347,14 @@ def _split(geo: Geometry, plan: Plan, x: np.ndarray, value) -> np.ndarray:
         return x
     a = geo.dims - 1
     after = geo.extent[a] - geo.in_spatial[a] - geo.padding[a]
-    return _windows.split_rows(x, geo.padding[a], after, plan.stride, value, plan.slack)
+    return windows.split_rows(x, geo.padding[a], after, plan.stride, value, plan.slack)
 
 
 def _unsplit(geo: Geometry, plan: Plan, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """The adjoint of :func:`_split`, written into ``out``, then +0.0 added: a tap that lost
     holds ``g·0``, −0.0 where ``g < 0``, and torch, which adds onto +0.0, has +0.0 there."""
     if plan.phased:
-        _windows.merge_rows(grad, geo.padding[-1], plan.slots, out=out)
+        windows.merge_rows(grad, geo.padding[-1], plan.slots, out=out)
     else:
         np.copyto(out, grad)
     out += 0.0

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import _check
+from .. import checks
 from .. import functional as F
 from ..conv_transpose import check_arguments as _transposed_arguments
 from .module import Module, Parameter, _float_dtype, _op, _uniform
@@ -49,9 +49,9 @@ class _ConvNd(Module):
         super().__init__()
         op, n = type(self).__name__, self.dims
         in_channels, out_channels, groups = _channels(op, in_channels, out_channels, groups)
-        kernel_size = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
-        stride = _check.int_tuple(op, "stride", stride, n, minimum=1)
-        dilation = _check.int_tuple(op, "dilation", dilation, n, minimum=1)
+        kernel_size = checks.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
+        stride = checks.int_tuple(op, "stride", stride, n, minimum=1)
+        dilation = checks.int_tuple(op, "dilation", dilation, n, minimum=1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{op}: invalid padding string, expected 'same' or 'valid', got padding={padding!r}")
@@ -60,7 +60,7 @@ class _ConvNd(Module):
                     f"{op}: padding='same' is not supported for strided convolutions, got stride={stride}"
                 )
         else:
-            padding = _check.int_tuple(op, "padding", padding, n, minimum=0)
+            padding = checks.int_tuple(op, "padding", padding, n, minimum=0)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{op}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
         dtype = _float_dtype(op, dtype)
@@ -125,9 +125,9 @@ class _ConvNd(Module):
 
 def _channels(op: str, in_channels, out_channels, groups) -> tuple[int, int, int]:
     """Positive int channel counts, both divisible by a positive int ``groups``."""
-    in_channels = _check.int_arg(op, "in_channels", in_channels)
-    out_channels = _check.int_arg(op, "out_channels", out_channels)
-    groups = _check.int_arg(op, "groups", groups)
+    in_channels = checks.int_arg(op, "in_channels", in_channels)
+    out_channels = checks.int_arg(op, "out_channels", out_channels)
+    groups = checks.int_arg(op, "groups", groups)
     if groups <= 0:
         raise ValueError(f"{op}: groups must be a positive integer, got groups={groups}")
     for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -215,7 +215,7 @@ class _ConvTransposeNd(Module):
         in_channels, out_channels, groups = _channels(op, in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f"{op}: only padding_mode='zeros' is supported (as in torch), got padding_mode={padding_mode!r}")
-        kernel_size = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
+        kernel_size = checks.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
         stride, padding, output_padding, dilation = _transposed_arguments(op, n, stride, padding, output_padding,
                                                                           dilation)
         dtype = _float_dtype(op, dtype)
@@ -239,9 +239,9 @@ class _ConvTransposeNd(Module):
         if output_size is None:
             return self.output_padding
         op, n = type(self).__name__, self.dims
-        _check.float_array(op, "input", x)
+        checks.float_array(op, "input", x)
         sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,)
-        if not all(_check.is_int(v) for v in sizes):
+        if not all(checks.is_int(v) for v in sizes):
             raise TypeError(f"{op}: output_size must be a sequence of ints, got output_size={output_size!r}")
         lead = 2 if x.ndim == n + 2 else 1
         if len(sizes) == lead + n:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import _check
+from .. import checks
 from .module import Module, Parameter, _float_dtype, _op, _uniform
 
 
@@ -25,7 +25,7 @@ class Linear(Module):
         super().__init__()
         op = type(self).__name__
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if _check.int_arg(op, name, value) < 0:
+            if checks.int_arg(op, name, value) < 0:
                 raise ValueError(f"{op}: {name} must be non-negative, got {name}={value}")
         dtype = _float_dtype(op, dtype)
         self.in_features, self.out_features = int(in_features), int(out_features)
@@ -105,8 +105,8 @@ class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         op = type(self).__name__
-        self.start_dim = _check.int_arg(op, "start_dim", start_dim)
-        self.end_dim = _check.int_arg(op, "end_dim", end_dim)
+        self.start_dim = checks.int_arg(op, "start_dim", start_dim)
+        self.end_dim = checks.int_arg(op, "end_dim", end_dim)
 
     def _output_shape(self, shape) -> tuple[int, ...]:
         op, ndim = type(self).__name__, max(len(shape), 1)

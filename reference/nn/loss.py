@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _check
+from .. import checks
 from .module import Module, _op
 
 
@@ -75,7 +75,7 @@ class CrossEntropyLoss(_Loss):
         op = type(self).__name__
         if weight is not None:
             raise ValueError(f"{op}: class weights are not implemented, got weight={weight!r}")
-        if not _check.is_int(ignore_index) or ignore_index != -100:
+        if not checks.is_int(ignore_index) or ignore_index != -100:
             raise ValueError(f"{op}: only torch's default ignore_index=-100 is implemented, got ignore_index={ignore_index!r}")
         if label_smoothing != 0.0:
             raise ValueError(f"{op}: label smoothing is not implemented, got label_smoothing={label_smoothing!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _check
+from .. import checks
 from .. import functional as F
 
 
@@ -144,6 +144,6 @@ def _float_dtype(op: str, dtype) -> np.dtype:
         resolved = np.dtype(np.float32 if dtype is None else dtype)
     except TypeError:
         resolved = np.dtype(object)
-    if resolved not in _check.FLOAT_DTYPES:
+    if resolved not in checks.FLOAT_DTYPES:
         raise TypeError(f"{op}: dtype must be float32 or float64, got dtype={dtype!r}")
     return resolved
