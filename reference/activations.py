@@ -29,7 +29,6 @@ import functools
 import numpy as np
 
 from . import checks
-from .padding import check_grad_output
 
 
 def ieee(function):
@@ -47,7 +46,7 @@ def ieee(function):
 
 def _elementwise_backward(op: str, grad_output, input) -> np.ndarray:
     checks.float_array(op, "input", input)
-    return check_grad_output(op, grad_output, input, input.shape)
+    return checks.grad_output(op, grad_output, input, input.shape)
 
 
 @ieee
@@ -168,7 +167,7 @@ def softmax_backward(grad_output, input, dim):
     op = "softmax_backward"
     checks.float_array(op, "input", input)
     axis = normalise_dim(op, input, dim)
-    grad = check_grad_output(op, grad_output, input, input.shape)
+    grad = checks.grad_output(op, grad_output, input, input.shape)
     y, g = _rows(softmax(input, dim)), _rows(grad)
     return ((y * (g - np.sum(g * y, axis=axis, keepdims=True))).reshape(input.shape),)
 
@@ -194,6 +193,6 @@ def log_softmax_backward(grad_output, input, dim):
     op = "log_softmax_backward"
     checks.float_array(op, "input", input)
     axis = normalise_dim(op, input, dim)
-    grad = check_grad_output(op, grad_output, input, input.shape)
+    grad = checks.grad_output(op, grad_output, input, input.shape)
     p, g = _rows(np.exp(log_softmax(input, dim))), _rows(grad)
     return ((g - p * np.sum(g, axis=axis, keepdims=True)).reshape(input.shape),)

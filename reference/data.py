@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks
-from .nn.module import _float_dtype
 
 IDX_TYPES = {
     0x08: np.dtype(">u1"),
@@ -136,7 +135,7 @@ def load_digits(dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 handwritten digits: images ``(1797, 1, 8, 8)`` in [0, 1] (the 0…16
     grey levels over 16) in ``dtype``, and int64 labels ``(1797,)``. Needs scikit-learn: a missing
     one is an ``ImportError`` that says to ``pip install .[digits]``."""
-    dtype = _float_dtype("load_digits", dtype)
+    dtype = checks.float_dtype("load_digits", dtype)
     try:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError as exc:
@@ -234,7 +233,7 @@ def mnist(directory, seed: int = 0, val_fraction: float = 1 / 6, dtype=np.float3
     part is t10k, and the training files are split by :func:`stratified_split` (no test share)
     into training and validation (``val_fraction`` of it: 10,000 of 60,000 by default)."""
     op = "mnist"
-    dtype = _float_dtype(op, dtype)
+    dtype = checks.float_dtype(op, dtype)
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{op}: directory={directory!r} is not a folder")

@@ -24,7 +24,6 @@ import numpy as np
 
 from . import checks
 from .activations import ieee
-from .padding import check_grad_output
 
 
 def plan(op: str, input, weight, bias) -> tuple[int, ...]:
@@ -78,7 +77,7 @@ def linear_backward(grad_output, input, weight, bias=None):
     grad_bias None when bias is None. ``∂E/∂x = gy·w``, ``∂E/∂w = gyᵀ·x``, ``∂E/∂b = Σ gy``."""
     op = "linear_backward"
     out_shape = plan(op, input, weight, bias)
-    grad = check_grad_output(op, grad_output, input, out_shape)
+    grad = checks.grad_output(op, grad_output, input, out_shape)
     rows, features = int(np.prod(input.shape[:-1])), input.shape[-1]  # explicit: any of them may be 0
     w = weight.reshape(weight.shape[0] if weight.ndim == 2 else 1, features)  # (O, I); a 1-d weight is one row
     x = input.reshape(rows, features)  # (M, I)

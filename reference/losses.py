@@ -26,7 +26,6 @@ import numpy as np
 
 from . import checks
 from .activations import ieee, log_softmax
-from .padding import check_grad_output
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -120,7 +119,7 @@ def mse_loss_backward(grad_output, input, target, *, reduction="mean"):
     module docstring), ``∂E/∂t = −∂E/∂x``, each summed back to its argument's shape."""
     op = "mse_loss_backward"
     reduction, shape = mse_plan(op, input, target, reduction)
-    grad = check_grad_output(op, grad_output, input, shape if reduction == "none" else ())
+    grad = checks.grad_output(op, grad_output, input, shape if reduction == "none" else ())
     full = np.asarray(2 * (input - target) * _scale(grad, reduction, int(np.prod(shape))))
     return sum_to(full, input.shape), np.asarray(-sum_to(full, target.shape))
 
@@ -219,7 +218,7 @@ def cross_entropy_backward(grad_output, input, target, *, reduction="mean"):
     op = "cross_entropy_backward"
     reduction, dim, probabilities = cross_entropy_plan(op, input, target, reduction)
     loss_shape = input.shape[:dim] + input.shape[dim + 1:]
-    grad = check_grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
+    grad = checks.grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
     logp, index, kept, count = _ce_terms(input, target, dim, probabilities)
     scale = _scale(grad, reduction, count)  # g' per entry of L, or one g' for all
     if probabilities:

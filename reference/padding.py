@@ -123,16 +123,6 @@ def plan(op: str, input, pad, mode, value):
     return pairs, tuple(out_shape)
 
 
-def check_grad_output(op: str, grad_output, input, out_shape) -> np.ndarray:
-    checks.float_array(op, "grad_output", grad_output)
-    checks.same_dtype(op, grad_output=grad_output, input=input)
-    if grad_output.shape != out_shape:
-        raise ValueError(
-            f"{op}: grad_output must have the output's shape {out_shape}, got grad_output.shape={grad_output.shape}"
-        )
-    return grad_output
-
-
 def pad(input, pad, mode="constant", value=None):
     """Pad ``input`` by ``pad`` (last axis first, as torch) in ``mode``.
 
@@ -155,7 +145,7 @@ def pad_backward(grad_output, input, pad, mode="constant", value=None):
     Returns ``(grad_input,)``. The fill value is a constant, so it has no gradient.
     """
     pairs, out_shape = plan("pad_backward", input, pad, mode, value)
-    grad = check_grad_output("pad_backward", grad_output, input, out_shape)
+    grad = checks.grad_output("pad_backward", grad_output, input, out_shape)
     if mode == "constant":
         return (constant_adjoint(grad, pairs, input.shape),)
     for axis, left, right in pairs:

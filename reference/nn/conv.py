@@ -10,7 +10,7 @@ import numpy as np
 from .. import checks
 from .. import functional as F
 from ..conv_transpose import check_arguments as _transposed_arguments
-from .module import Module, Parameter, _float_dtype, _op, _uniform
+from .module import Module, Parameter, functional_op, uniform
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -63,7 +63,7 @@ class _ConvNd(Module):
             padding = checks.int_tuple(op, "padding", padding, n, minimum=0)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{op}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
-        dtype = _float_dtype(op, dtype)
+        dtype = checks.float_dtype(op, dtype)
 
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
@@ -74,8 +74,8 @@ class _ConvNd(Module):
         fan_in = in_channels // groups * int(np.prod(kernel_size))
         bound = 1.0 / np.sqrt(fan_in)
         shape = (out_channels, in_channels // groups) + kernel_size
-        self.weight = Parameter(_uniform(rng, bound, shape, dtype))
-        self.bias = Parameter(_uniform(rng, bound, out_channels, dtype)) if bias else None
+        self.weight = Parameter(uniform(rng, bound, shape, dtype))
+        self.bias = Parameter(uniform(rng, bound, out_channels, dtype)) if bias else None
 
     def _conv(self):
         return getattr(F, f"conv{self.dims}d"), getattr(F, f"conv{self.dims}d_backward")
@@ -218,7 +218,7 @@ class _ConvTransposeNd(Module):
         kernel_size = checks.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
         stride, padding, output_padding, dilation = _transposed_arguments(op, n, stride, padding, output_padding,
                                                                           dilation)
-        dtype = _float_dtype(op, dtype)
+        dtype = checks.float_dtype(op, dtype)
 
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
@@ -227,12 +227,12 @@ class _ConvTransposeNd(Module):
         rng = np.random.default_rng(rng)
         shape = (in_channels, out_channels // groups) + kernel_size
         bound = 1.0 / math.sqrt(shape[1] * math.prod(kernel_size))
-        self.weight = Parameter(_uniform(rng, bound, shape, dtype))
-        self.bias = Parameter(_uniform(rng, bound, out_channels, dtype)) if bias else None
+        self.weight = Parameter(uniform(rng, bound, shape, dtype))
+        self.bias = Parameter(uniform(rng, bound, out_channels, dtype)) if bias else None
 
     def _ops(self):
         name = f"conv_transpose{self.dims}d"
-        return _op(name), _op(name + "_backward")
+        return functional_op(name), functional_op(name + "_backward")
 
     def _output_padding(self, x, output_size) -> tuple[int, ...]:
         """torch's ``_output_padding``: the constructor's, or the one ``output_size`` implies."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import checks
-from .module import Module, _op
+from .module import Module, functional_op
 
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -34,7 +34,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
-        loss = _op(self.fn)(input, target, reduction=self.reduction)
+        loss = functional_op(self.fn)(input, target, reduction=self.reduction)
         self._saved_for_backward = (input, target)
         return loss
 
@@ -48,7 +48,7 @@ class _Loss(Module):
                 raise ValueError(f"{op}: with reduction='none' the loss is not a scalar; grad_output must be an "
                                  f"array of its shape, got grad_output={grad_output!r}")
             grad_output = np.asarray(grad_output, dtype=input.dtype)
-        return _op(self.fn + "_backward")(grad_output, input, target, reduction=self.reduction)[0]
+        return functional_op(self.fn + "_backward")(grad_output, input, target, reduction=self.reduction)[0]
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
