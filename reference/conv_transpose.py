@@ -25,7 +25,7 @@ Backward, by the adjoint of an adjoint:
 from __future__ import annotations
 
 from . import checks
-from .conv import Geometry, _correlate, _weight_grad, _weight_matrix, check_arrays, input_grad
+from .conv import Geometry, check_arrays, correlate, input_grad, weight_grad, weight_matrix
 
 
 def check_arguments(op, dims, stride, padding, output_padding, dilation):
@@ -91,8 +91,8 @@ class Vectorised:
 
     @staticmethod
     def backward(geo: Geometry, grad, x, weight, bias):
-        grad_x = _correlate(geo, grad, _weight_matrix(geo, weight))
-        grad_w = _weight_grad(geo, x, grad)
+        grad_x = correlate(geo, grad, weight_matrix(geo, weight))
+        grad_w = weight_grad(geo, x, grad)
         grad_b = None if bias is None else grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         return grad_x, grad_w, grad_b
 

@@ -31,6 +31,11 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
+def size(shape) -> int:
+    """Number of entries of an array of ``shape`` (``|out|``, ``|k|`` in the docstrings)."""
+    return int(np.prod(shape))
+
+
 def output_length(length: int, kernel: int, stride: int, dilation: int) -> int:
     """⌊(L − d·(k − 1) − 1)/s⌋ + 1 whole windows fit in ``length`` positions."""
     return (length - dilation * (kernel - 1) - 1) // stride + 1

@@ -24,7 +24,7 @@ from crosscheck.ops import OPS
 from crosscheck.report import format_failure
 from crosscheck.table import invalid_cases
 from crosscheck.table_layers import invalid_layer_cases
-from reference import conv, conv_transpose, definitional_dense, pooling, windows
+from reference import conv, conv_transpose, definitional_dense, im2col, pooling, windows
 
 # --- the op factories, run at test time ------------------------------------------------------
 # conv{1,2,3}d, conv_transpose*, max_pool* and avg_pool* are made by one factory per family,
@@ -454,14 +454,14 @@ CONV_CASES = [c for c in cases_for("quick", dtypes=["float64"]) if re.match(r"^c
 @pytest.mark.parametrize("tile_bytes", [1, 600, 4000], ids=["row-tiles", "few-rows", "few-samples"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=[c.key for c in CONV_CASES])
 def test_convolutions_agree_with_torch_at_any_tile_size(case, tile_bytes, monkeypatch):
-    """Kills the mutants of the tiling in ``reference.conv`` (``_Im2col.tiles``, ``_index``,
-    ``positions``, ``matrix``, ``laid_out``; ``_input_grad_col2im``'s sample steps;
-    ``grad_w += ...`` → ``grad_w = ...`` in ``_weight_grad`` and ``_backward_transposed``): an
-    im2col is cut into tiles of about ``_TILE_BYTES``, rows of one sample when a sample does not
+    """Kills the mutants of the tiling in ``reference.im2col`` and ``reference.conv``
+    (``Im2col.tiles``, ``_index``, ``positions``, ``matrix``, ``laid_out``; ``_input_grad_col2im``'s
+    sample steps; ``grad_w += ...`` → ``grad_w = ...`` in ``weight_grad`` and
+    ``_backward_transposed``): an im2col is cut into tiles of about ``TILE_BYTES``, rows of one sample when a sample does not
     fit, and the tables' inputs are all far below the real 4 MiB, so every product is one tile.
     Shrinking the budget runs the same cases through one row per tile, a few rows per tile
     and a few samples per tile, against torch."""
-    monkeypatch.setattr(conv, "_TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(im2col, "TILE_BYTES", tile_bytes)
     _agrees(case)
 
 
