@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import checks
 from .. import functional as F
+from ..conv import resolve_padding
 from ..conv_transpose import check_arguments as _transposed_arguments
 from .module import Module, Parameter, functional_op, uniform
 
@@ -30,7 +31,8 @@ class _ConvNd(Module):
     so by the chain rule ``∂E/∂x = pad_backward(conv_backward(∂E/∂y)[0])`` while ``∂E/∂w``
     and ``∂E/∂b`` are the convolution's. ``amounts`` is torch's
     ``_reversed_padding_repeated_twice``: last axis first, ``(p, p)`` for an int or tuple
-    padding, ``(⌊d(k−1)/2⌋, d(k−1) − ⌊d(k−1)/2⌋)`` for ``'same'``, zeros for ``'valid'``.
+    padding, ``(⌊d(k−1)/2⌋, d(k−1) − ⌊d(k−1)/2⌋)`` for ``'same'``, zeros for ``'valid'``: the
+    functional op's own split (:func:`reference.conv.resolve_padding`), in torch's order.
 
     Initialisation is torch's ``kaiming_uniform_(a=√5)``: weight and bias are drawn from
     ``U(−1/√fan_in, 1/√fan_in)`` with ``fan_in = C_in/groups · Πk``, weight first, from ``rng``
@@ -55,12 +57,9 @@ class _ConvNd(Module):
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{op}: invalid padding string, expected 'same' or 'valid', got padding={padding!r}")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(
-                    f"{op}: padding='same' is not supported for strided convolutions, got stride={stride}"
-                )
         else:
             padding = checks.int_tuple(op, "padding", padding, n, minimum=0)
+        pairs = resolve_padding(op, padding, n, kernel_size, stride, dilation)  # refuses 'same' with a stride
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{op}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
         dtype = checks.float_dtype(op, dtype)
@@ -68,7 +67,7 @@ class _ConvNd(Module):
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.padding_mode = padding_mode
-        self._reversed_padding_repeated_twice = _pad_amounts(padding, kernel_size, dilation)
+        self._reversed_padding_repeated_twice = tuple(amount for pair in reversed(pairs) for amount in pair)
 
         rng = np.random.default_rng(rng)
         fan_in = in_channels // groups * int(np.prod(kernel_size))
@@ -136,18 +135,6 @@ def _channels(op: str, in_channels, out_channels, groups) -> tuple[int, int, int
         if channels % groups:
             raise ValueError(f"{op}: {name} must be divisible by groups, got {name}={channels}, groups={groups}")
     return in_channels, out_channels, groups
-
-
-def _pad_amounts(padding, kernel_size, dilation) -> tuple[int, ...]:
-    """torch's ``_reversed_padding_repeated_twice``: ``(left, right)`` per axis, last axis first."""
-    if padding == "valid":
-        pairs = [(0, 0)] * len(kernel_size)
-    elif padding == "same":
-        totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
-        pairs = [(t // 2, t - t // 2) for t in totals]
-    else:
-        pairs = [(p, p) for p in padding]
-    return tuple(amount for pair in reversed(pairs) for amount in pair)
 
 
 def _accumulate(layer, grad_weight, grad_bias) -> None:
