@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks, im2col, padding as _padding, windows
+from . import checks, family, im2col, padding as _padding, windows
 from .windows import size
 
 
@@ -138,20 +138,6 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
         )
     out = tuple(windows.output_length(n, k, s, d) for n, k, s, d in zip(padded, kernel, stride, dilation))
     return Geometry(op, dims, batch_added, groups, kernel, stride, dilation, pads, in_spatial, out)
-
-
-def check_grad_output(geo: Geometry, grad_output, input, weight):
-    """``grad_output`` must be an array of the forward output's shape and dtype."""
-    op = geo.op  # the backward's geometry already carries its name
-    checks.float_array(op, "grad_output", grad_output)
-    checks.same_dtype(op, grad_output=grad_output, input=input)
-    batch = () if geo.batch_added else input.shape[:1]
-    expected = batch + (weight.shape[0],) + geo.out_spatial
-    if grad_output.shape != expected:
-        raise ValueError(
-            f"{op}: grad_output must have the output's shape {expected}, got grad_output.shape={grad_output.shape}"
-        )
-    return grad_output[None] if geo.batch_added else grad_output
 
 
 def weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
@@ -293,39 +279,31 @@ class Vectorised:
 def conv_family(dims: int, engine):
     """Build ``conv{dims}d`` and ``conv{dims}d_backward`` on a computing ``engine``.
 
-    The engine sees validated, batched arrays; batching, checks and dtype are handled here,
-    so every tier shares one definition of what a valid call is.
+    The engine sees validated, batched arrays; batching, checks and dtype are handled as for
+    every op (:mod:`reference.family`), so every tier shares one definition of a valid call.
     """
     op = f"conv{dims}d"
 
     def forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         geo = geometry(op, dims, input, weight, bias, stride, padding, dilation, groups)
-        x = input[None] if geo.batch_added else input
-        y = engine.forward(geo, x, weight, bias).astype(input.dtype, copy=False)
-        return y[0] if geo.batch_added else y
+        return family.output(geo, engine.forward(geo, family.batched(geo, input), weight, bias), input.dtype)
 
     def backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         geo = geometry(op + "_backward", dims, input, weight, bias, stride, padding, dilation, groups)
-        grad = check_grad_output(geo, grad_output, input, weight)
-        x = input[None] if geo.batch_added else input
-        grad_x, grad_w, grad_b = engine.backward(geo, grad, x, weight, bias)
-        grad_x = grad_x[0] if geo.batch_added else grad_x
-        return tuple(None if g is None else g.astype(input.dtype, copy=False) for g in (grad_x, grad_w, grad_b))
+        grad = family.grad_output(geo, grad_output, input, weight.shape[0], geo.out_spatial)
+        grads = engine.backward(geo, grad, family.batched(geo, input), weight, bias)
+        return family.gradients(geo, grads, input.dtype)
 
-    spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[dims]
-    forward.__name__ = forward.__qualname__ = op
-    backward.__name__ = backward.__qualname__ = op + "_backward"
-    forward.__doc__ = (
+    spatial = family.SPATIAL_AXES[dims]
+    return family.named(
+        op, forward, backward,
         f"{dims}-d convolution (cross-correlation) as ``torch.nn.functional.{op}``.\n\n"
         f"input (N, C, {spatial}) or unbatched (C, {spatial}); weight (O, C/groups, *k); bias (O,) or None.\n"
         f"Returns (N, O, *L_out) with L_out = ⌊(L + left + right − d·(k − 1) − 1)/s⌋ + 1 per axis.\n"
-        f"The index equation and the derivation of the backward are in :mod:`reference.conv`."
-    )
-    backward.__doc__ = (
+        f"The index equation and the derivation of the backward are in :mod:`reference.conv`.",
         f"Vector-Jacobian product of :func:`{op}`: returns (grad_input, grad_weight, grad_bias),\n"
-        f"grad_bias None when bias is None. Takes the upstream gradient and the forward's arguments."
+        f"grad_bias None when bias is None. Takes the upstream gradient and the forward's arguments.",
     )
-    return forward, backward
 
 
 conv1d, conv1d_backward = conv_family(1, Vectorised)

@@ -41,6 +41,13 @@ def output_length(length: int, kernel: int, stride: int, dilation: int) -> int:
     return (length - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def first_read(starts: np.ndarray, kernel: int, dilation: int, length: int):
+    """For windows starting at ``starts`` along one axis: the first tap ``p`` with ``start + p·d ≥ 0``
+    and whether that tap lies inside ``[0, L)`` (whether the window reads the input at all)."""
+    p = (np.maximum(-starts, 0) + dilation - 1) // dilation
+    return p, (p < kernel) & (starts + p * dilation < length)
+
+
 def windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     """View ``x[..., *L]`` as ``v[..., *out, *k]`` with ``v[..., i, p] = x[..., i·s + p·d]``.
 

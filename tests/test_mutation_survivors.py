@@ -24,7 +24,7 @@ from crosscheck.ops import OPS
 from crosscheck.report import format_failure
 from crosscheck.table import invalid_cases
 from crosscheck.table_layers import invalid_layer_cases
-from reference import conv, conv_transpose, definitional_dense, im2col, pooling, windows
+from reference import conv, conv_transpose, definitional_dense, im2col, pooling, separable, windows
 
 # --- the op factories, run at test time ------------------------------------------------------
 # conv{1,2,3}d, conv_transpose*, max_pool* and avg_pool* are made by one factory per family,
@@ -38,8 +38,8 @@ from reference import conv, conv_transpose, definitional_dense, im2col, pooling,
 FAMILIES = (
     ("conv{}d", conv.conv_family, conv.Vectorised),
     ("conv_transpose{}d", conv_transpose.conv_transpose_family, conv_transpose.Vectorised),
-    ("max_pool{}d", pooling.max_pool_family, pooling.Vectorised),
-    ("avg_pool{}d", pooling.avg_pool_family, pooling.Vectorised),
+    ("max_pool{}d", pooling.max_pool_family, separable.Vectorised),
+    ("avg_pool{}d", pooling.avg_pool_family, separable.Vectorised),
 )
 BUILT = re.compile(r"^(conv|conv_transpose|max_pool|avg_pool)[123]d$")
 
