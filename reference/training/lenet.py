@@ -24,8 +24,8 @@ import os
 
 import numpy as np
 
-from . import checks
-from . import nn
+from .. import checks
+from .. import nn
 
 CONFIG_KEY = "__config__"
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks
+from .. import checks
 
 IDX_TYPES = {
     0x08: np.dtype(">u1"),

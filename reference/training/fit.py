@@ -39,9 +39,9 @@ from typing import Callable
 
 import numpy as np
 
-from . import checks
-from . import functional as F
-from . import nn
+from .. import checks
+from .. import functional as F
+from .. import nn
 
 LOSSES = ("cross_entropy", "mse")
 
@@ -99,7 +99,7 @@ def summed_loss(loss: str, output: np.ndarray, labels: np.ndarray) -> float:
 
 class Learner:
     """The reference learner: ``net`` (a ``reference.nn`` module giving ``(N, K)`` scores), its
-    optimiser (``reference.optim.SGD``) and the loss named ``loss``. ``eval_batch`` bounds how many
+    optimiser (``reference.training.optim.SGD``) and the loss named ``loss``. ``eval_batch`` bounds how many
     samples :meth:`evaluate` feeds through the network at once (memory, not results)."""
 
     def __init__(self, net: nn.Module, optimiser, loss: str = "cross_entropy", classes: int = 10,
