@@ -28,8 +28,8 @@ import time
 
 import torch
 
-from reference import train as reference_train
-from reference.fit import EarlyStopping
+from reference.training import train as reference_train
+from reference.training.fit import EarlyStopping
 
 from .compare import use_one_torch_thread
 from .trajectory import Lockstep

@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from reference.fit import one_hot
 from reference.nn import CrossEntropyLoss, MSELoss
+from reference.training.fit import one_hot
 
 from .modules import compare_network
 from .sgd_bound import SGDDeviationBound, _gamma

@@ -2,9 +2,9 @@
 
 ``reference.functional`` mirrors ``torch.nn.functional``; ``reference.nn`` mirrors
 ``torch.nn``; ``reference.definitional`` is the loop-by-loop tier the fast code is held
-against; ``reference.unroll`` writes a convolution as its tied, sparse matrix. For training:
-``reference.data`` (the digits, MNIST's IDX files), ``reference.optim`` (SGD, torch's rule),
-``reference.lenet`` (the network), ``reference.fit`` (the loop with early stopping) and
-``python -m reference.train``. NumPy only: this package never imports torch.
+against; ``reference.unroll`` writes a convolution as its tied, sparse matrix. For training,
+``reference.training``: ``data`` (the digits, MNIST's IDX files), ``optim`` (SGD, torch's rule),
+``lenet`` (the network), ``fit`` (the loop with early stopping) and ``train``, the program
+``python -m reference.train`` runs. NumPy only: this package never imports torch.
 """
 __version__ = "0.1.0"

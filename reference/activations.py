@@ -28,8 +28,7 @@ import functools
 
 import numpy as np
 
-from . import _check
-from .padding import check_grad_output
+from . import checks
 
 
 def ieee(function):
@@ -46,8 +45,8 @@ def ieee(function):
 
 
 def _elementwise_backward(op: str, grad_output, input) -> np.ndarray:
-    _check.float_array(op, "input", input)
-    return check_grad_output(op, grad_output, input, input.shape)
+    checks.float_array(op, "input", input)
+    return checks.grad_output(op, grad_output, input, input.shape)
 
 
 @ieee
@@ -57,7 +56,7 @@ def relu(input):
     Written as torch's ``clamp_min(x, 0)`` reads: ``y = 0 if x < 0 else x``. So NaN stays NaN
     and ``−0.0`` stays ``−0.0``, as in torch.
     """
-    _check.float_array("relu", "input", input)
+    checks.float_array("relu", "input", input)
     return np.where(input < 0, input.dtype.type(0), input)
 
 
@@ -87,7 +86,7 @@ def sigmoid(input):
     below x ≈ −88.7 in float32 and −709.8 in float64 and returns 0 where the exact value is
     subnormal: the two differ there by less than the dtype's smallest normal number.)
     """
-    _check.float_array("sigmoid", "input", input)
+    checks.float_array("sigmoid", "input", input)
     e = np.exp(-np.abs(input))
     return np.where(input >= 0, 1 / (1 + e), e / (1 + e)).astype(input.dtype, copy=False)
 
@@ -104,7 +103,7 @@ def sigmoid_backward(grad_output, input):
 @ieee
 def tanh(input):
     """``tanh(x) = (e^{x} − e^{−x}) / (e^{x} + e^{−x})``, entry by entry; any shape, dtype kept."""
-    _check.float_array("tanh", "input", input)
+    checks.float_array("tanh", "input", input)
     return np.asarray(np.tanh(input))  # a 0-d input gives a scalar: keep it an array
 
 
@@ -128,7 +127,7 @@ def normalise_dim(op: str, input: np.ndarray, dim) -> int:
             f"{op}: dim must be an int; torch's implicit choice for dim=None is deprecated, got dim=None "
             f"for input.shape={input.shape}"
         )
-    dim = _check.int_arg(op, "dim", dim)
+    dim = checks.int_arg(op, "dim", dim)
     ndim = max(input.ndim, 1)
     if not -ndim <= dim < ndim:
         raise ValueError(f"{op}: dim must be in [{-ndim}, {ndim - 1}] for input.shape={input.shape}, got dim={dim}")
@@ -154,7 +153,7 @@ def softmax(input, dim):
     with ``m = max_j x_j``. Any shape (0-d: ``dim`` 0 or −1, and the result is 1), dtype kept;
     an axis of length 0 gives an empty result."""
     op = "softmax"
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     dim = normalise_dim(op, input, dim)
     if input.size == 0:
         return np.empty_like(input)
@@ -166,9 +165,9 @@ def softmax(input, dim):
 def softmax_backward(grad_output, input, dim):
     """``∂E/∂x_i = y_i·(g_i − Σ_j g_j y_j)`` along ``dim`` (derivation in the module docstring)."""
     op = "softmax_backward"
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     axis = normalise_dim(op, input, dim)
-    grad = check_grad_output(op, grad_output, input, input.shape)
+    grad = checks.grad_output(op, grad_output, input, input.shape)
     y, g = _rows(softmax(input, dim)), _rows(grad)
     return ((y * (g - np.sum(g * y, axis=axis, keepdims=True))).reshape(input.shape),)
 
@@ -179,7 +178,7 @@ def log_softmax(input, dim):
     the sum is at least 1, so its log is finite, and logits of ±1e4 give ``0`` and ``−2e4``
     rather than ``−inf``. Shapes as :func:`softmax`."""
     op = "log_softmax"
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     dim = normalise_dim(op, input, dim)
     if input.size == 0:
         return np.empty_like(input)
@@ -192,8 +191,8 @@ def log_softmax_backward(grad_output, input, dim):
     """``∂E/∂x_i = g_i − exp(ℓ_i)·Σ_j g_j`` along ``dim``, with ``exp(ℓ)`` the softmax read back from
     the output as torch does (derivation in the module docstring)."""
     op = "log_softmax_backward"
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     axis = normalise_dim(op, input, dim)
-    grad = check_grad_output(op, grad_output, input, input.shape)
+    grad = checks.grad_output(op, grad_output, input, input.shape)
     p, g = _rows(np.exp(log_softmax(input, dim))), _rows(grad)
     return ((g - p * np.sum(g, axis=axis, keepdims=True)).reshape(input.shape),)

@@ -23,13 +23,13 @@ and ``gy·x`` to ``w``):
         the correlation of the input with gy, summed over the batch
     ∂E/∂b[o]                  = Σ_{n, i} gy[n, o, i]
 
-Vectorised as matrix products over im2col: the strided window view of ``x_pad`` is laid out
+Vectorised as matrix products over im2col (:mod:`reference.im2col`): the strided window view of ``x_pad`` is laid out
 as ``cols[g, (c, p), (n, i)]``, so ``y = W · cols`` and ``∂E/∂w = gy · colsᵀ``. For stride 1,
 ∂E/∂x is itself a convolution (of ``gy``, padded by ``d(k−1) − left`` and ``d(k−1) − right``,
 with the flipped kernel, in and out channels swapped), and ∂E/∂w is read from that same
 im2col of ``gy`` (see :func:`_backward_transposed`); for larger strides ``∂E/∂cols = Wᵀ · gy``
 is added back onto the input positions it was read from by
-:func:`reference._windows.scatter_windows` (col2im). Every result is still a direct sum of the
+:func:`reference.windows.scatter_windows` (col2im). Every result is still a direct sum of the
 products in the equations above, only grouped into matrix products; the work is done one
 cache-sized tile of the output at a time.
 """
@@ -39,7 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _check, _windows, padding as _padding
+from . import checks, family, im2col, padding as _padding, windows
+from .windows import size
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,20 @@ def resolve_padding(op: str, padding, dims: int, kernel, stride, dilation):
             raise ValueError(f"{op}: padding='same' is not supported for strided convolutions, got stride={stride}")
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in _check.int_tuple(op, "padding", padding, dims, minimum=0))
+    return tuple((p, p) for p in checks.int_tuple(op, "padding", padding, dims, minimum=0))
 
 
 def check_arrays(op, dims, input, weight, bias, groups) -> int:
     """What every (transposed) convolution checks first: float arrays of one dtype, the
     ranks, and a positive int ``groups`` (returned)."""
-    _check.float_array(op, "input", input)
-    _check.float_array(op, "weight", weight)
+    checks.float_array(op, "input", input)
+    checks.float_array(op, "weight", weight)
     if bias is not None:
-        _check.float_array(op, "bias", bias)
-    _check.same_dtype(op, input=input, weight=weight, bias=bias)
-    _check.rank(op, "input", input, (dims + 1, dims + 2))
-    _check.rank(op, "weight", weight, (dims + 2,))
-    groups = _check.int_arg(op, "groups", groups)
+        checks.float_array(op, "bias", bias)
+    checks.same_dtype(op, input=input, weight=weight, bias=bias)
+    checks.rank(op, "input", input, (dims + 1, dims + 2))
+    checks.rank(op, "weight", weight, (dims + 2,))
+    groups = checks.int_arg(op, "groups", groups)
     if groups < 1:
         raise ValueError(f"{op}: groups must be positive, got groups={groups}")
     return groups
@@ -101,8 +102,8 @@ def check_arrays(op, dims, input, weight, bias, groups) -> int:
 def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -> Geometry:
     """Validate a convolution call the way torch does and describe its shapes."""
     groups = check_arrays(op, dims, input, weight, bias, groups)
-    stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
-    dilation = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
+    stride = checks.int_tuple(op, "stride", stride, dims, minimum=1)
+    dilation = checks.int_tuple(op, "dilation", dilation, dims, minimum=1)
     kernel = weight.shape[2:]
     pads = resolve_padding(op, padding, dims, kernel, stride, dilation)
 
@@ -135,138 +136,24 @@ def geometry(op, dims, input, weight, bias, stride, padding, dilation, groups) -
             f"{op}: the dilated kernel {span} must be non-empty and fit the padded input {padded}; "
             f"got weight.shape={weight.shape}, input.shape={input.shape}, padding={padding!r}, dilation={dilation}"
         )
-    out = tuple(_windows.output_length(n, k, s, d) for n, k, s, d in zip(padded, kernel, stride, dilation))
+    out = tuple(windows.output_length(n, k, s, d) for n, k, s, d in zip(padded, kernel, stride, dilation))
     return Geometry(op, dims, batch_added, groups, kernel, stride, dilation, pads, in_spatial, out)
 
 
-def check_grad_output(geo: Geometry, grad_output, input, weight):
-    """``grad_output`` must be an array of the forward output's shape and dtype."""
-    op = geo.op  # the backward's geometry already carries its name
-    _check.float_array(op, "grad_output", grad_output)
-    _check.same_dtype(op, grad_output=grad_output, input=input)
-    batch = () if geo.batch_added else input.shape[:1]
-    expected = batch + (weight.shape[0],) + geo.out_spatial
-    if grad_output.shape != expected:
-        raise ValueError(
-            f"{op}: grad_output must have the output's shape {expected}, got grad_output.shape={grad_output.shape}"
-        )
-    return grad_output[None] if geo.batch_added else grad_output
-
-
-_TILE_BYTES = 1 << 22
-"""Target size of one tile's im2col: a few MiB, so it is still in cache when the matrix product
-reads it, and its buffer is reused (never freshly paged in) from tile to tile."""
-
-
-def _size(shape) -> int:
-    """Number of entries of an array of ``shape`` (``|out|``, ``|k|`` in the docstrings)."""
-    return int(np.prod(shape))
-
-
-class _Im2col:
-    """The im2col of one convolution's input, a tile at a time, in one of two column layouts.
-
-    dense (any stride): one column per output position,
-        ``cols[g, (c, p), (n, i)] = x_pad[n, g·C/G + c, i·s + p·d]``.
-    flat (stride 1): one column per flat index ``j`` of ``x_pad``'s spatial axes, whole rows of
-        the first axis at a time: ``cols[g, (c, p), (n, j)]`` is ``x_pad[n, g·C/G + c]`` at flat
-        index ``j + Σ_a p_a·d_a·S_a`` (see :func:`reference._windows.flat_windows`). Output ``i``
-        is column ``j = Σ_a i_a·S_a``; the columns past the end of an output row read the next
-        row and are computed and dropped. Each tap's block of a tile is then one straight copy,
-        not one copy per output row, which is what makes im2col cheap. ``x_pad`` gets one more
-        zero row at the end of its first axis so the last row's columns stay inside it.
-        (Products meet the dropped columns only as ``value · 0``; with finite inputs that adds
-        exact zeros, but an inf or NaN read there turns into NaN, as padding zeros already do.)
-
-    A tile is ``(samples, all channels, rows)``, rows along the first spatial axis, with about
-    :data:`_TILE_BYTES` of columns: several whole samples when they fit, else rows of one sample.
-    """
-
-    def __init__(self, geo: Geometry, x: np.ndarray):
-        """Pad ``x`` (``(N, C, *L)``) for ``geo`` and pick the layout: flat when every stride is 1."""
-        self.geo = geo
-        self.flat = all(s == 1 for s in geo.stride)
-        pairs = geo.pad_pairs
-        if self.flat:
-            axis, left, right = pairs[0]
-            pairs = [(axis, left, right + 1)] + pairs[1:]
-        self.x_pad = _padding.constant(x, pairs, 0)
-        self.row = _windows.flat_strides(self.x_pad.shape[2:])[0] if self.flat else _size(geo.out_spatial[1:])
-
-    def tiles(self) -> list[tuple]:
-        """The tiles, as index tuples ``(samples, all channels, rows)`` into ``(N, ·, *out)``."""
-        n, channels = self.x_pad.shape[:2]
-        rows = self.geo.out_spatial[0]
-        per_tile = max(1, _TILE_BYTES // max(channels * _size(self.geo.kernel) * self.row * self.x_pad.itemsize, 1))
-        if per_tile >= rows:
-            step = per_tile // max(rows, 1)
-            return [(slice(i, min(i + step, n)), slice(None), slice(0, rows)) for i in range(0, n, step)]
-        return [(slice(i, i + 1), slice(None), slice(r, min(r + per_tile, rows))) for i in range(n) for r in range(0, rows, per_tile)]
-
-    def windows(self) -> np.ndarray:
-        """All windows as a view, no copy: ``(C, *k, N, columns)`` (flat) or ``(C, *k, N, *out)``."""
-        geo, d = self.geo, self.geo.dims
-        if self.flat:
-            view = _windows.flat_windows(self.x_pad, geo.kernel, geo.dilation, geo.out_spatial[0] * self.row)
-            return np.moveaxis(view, 0, 1 + d)
-        view = _windows.windows(self.x_pad, geo.kernel, geo.stride, geo.dilation)  # (N, C, *out, *k)
-        return view.transpose((1,) + tuple(range(2 + d, 2 + 2 * d)) + (0,) + tuple(range(2, 2 + d)))
-
-    def _index(self, tile) -> tuple:
-        """Index of a tile's samples and columns in the trailing ``(N, columns)`` or ``(N, *out)``."""
-        rows = tile[2]
-        if self.flat:
-            return (Ellipsis, tile[0], slice(rows.start * self.row, rows.stop * self.row))
-        return (Ellipsis, tile[0], rows) + (slice(None),) * (self.geo.dims - 1)
-
-    def columns(self):
-        """Yield ``(tile, cols)``, cols ``(G, (C/G)·|k|, columns)``, copied into one buffer
-        reused from tile to tile (valid until the next tile)."""
-        tiles, windows = self.tiles(), self.windows()
-        buffer = np.empty(max((windows[self._index(tile)].size for tile in tiles[:1]), default=0), dtype=self.x_pad.dtype)
-        for tile in tiles:
-            view = windows[self._index(tile)]
-            cols = buffer[: view.size].reshape(view.shape)
-            np.copyto(cols, view)
-            rows = _size(view.shape[: 1 + self.geo.dims]) // self.geo.groups  # explicit: columns may be 0
-            yield tile, cols.reshape(self.geo.groups, rows, _size(view.shape[1 + self.geo.dims:]))
-
-    def positions(self, matrix: np.ndarray, tile) -> np.ndarray:
-        """View the ``(X, columns)`` matrix of a tile at its output positions, ``(X, B, rows, ...)``."""
-        b, rows = tile[0].stop - tile[0].start, tile[2].stop - tile[2].start
-        if not self.flat:
-            return matrix.reshape((matrix.shape[0], b, rows) + self.geo.out_spatial[1:])
-        wide = matrix.reshape((matrix.shape[0], b, rows) + self.x_pad.shape[3:])
-        return wide[(Ellipsis,) + tuple(slice(0, o) for o in self.geo.out_spatial[1:])]
-
-    def laid_out(self, a: np.ndarray) -> np.ndarray:
-        """``a`` ``(N, C', *out)`` laid out like the columns, ``(N, C', columns)``: in the flat
-        layout, padded with zeros on the right of every axis but the first to the row width."""
-        if self.row != _size(self.geo.out_spatial[1:]):  # flat, with dropped columns
-            pads = [(2 + axis, 0, width - o) for axis, (width, o) in enumerate(zip(self.x_pad.shape[3:], self.geo.out_spatial[1:]), 1)]
-            a = _padding.constant(a, pads, 0)
-        return a.reshape(a.shape[:2] + (self.geo.out_spatial[0] * self.row,))
-
-    def matrix(self, laid_out: np.ndarray, tile) -> np.ndarray:
-        """A tile of :meth:`laid_out` as ``(G, C'/G, columns)`` (a view when it holds one sample)."""
-        part = laid_out[tile[0], :, slice(tile[2].start * self.row, tile[2].stop * self.row)].swapaxes(0, 1)
-        return part.reshape(self.geo.groups, part.shape[0] // self.geo.groups, -1)
-
-
-def _weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
+def weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
     """``W[g, o, (c, p)] = w[g·O/G + o, c, p]``."""
-    return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * _size(geo.kernel))
+    return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * size(geo.kernel))
 
 
-def _correlate(geo: Geometry, x: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
+def correlate(geo: Geometry, x: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
     """``y[n, g·O/G + o, i] = Σ_{(c, p)} W[g, o, (c, p)] · x_pad[n, g·C/G + c, i·s + p·d]``: the
     convolution without bias, ``(N, O, *out)``, one tile's im2col and product at a time."""
     out_channels = w_mat.shape[0] * w_mat.shape[1]
     y = np.empty((x.shape[0], out_channels) + geo.out_spatial, dtype=x.dtype)
-    im2col = _Im2col(geo, x)
-    for tile, cols in im2col.columns():
+    unrolled = im2col.Im2col(geo, x)
+    for tile, cols in unrolled.columns():
         products = np.matmul(w_mat, cols).reshape(out_channels, -1)
-        y[tile] = im2col.positions(products, tile).swapaxes(0, 1)
+        y[tile] = unrolled.positions(products, tile).swapaxes(0, 1)
     return y
 
 
@@ -297,7 +184,7 @@ def _transposed_weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
     group, taps reversed."""
     og, cg = weight.shape[0] // geo.groups, weight.shape[1]
     flipped = _flip_taps(weight, 2, geo.dims).reshape((geo.groups, og, cg) + geo.kernel)
-    return np.ascontiguousarray(flipped.swapaxes(1, 2)).reshape(geo.groups, cg, og * _size(geo.kernel))
+    return np.ascontiguousarray(flipped.swapaxes(1, 2)).reshape(geo.groups, cg, og * size(geo.kernel))
 
 
 def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight: np.ndarray):
@@ -316,26 +203,26 @@ def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight:
     t_geo = _transposed_geometry(geo)
     w_t = _transposed_weight_matrix(geo, weight)  # (G, C/G, (o, p))
     grad_x = np.empty(x.shape, dtype=x.dtype)
-    grad_w_t = np.zeros((groups, og * _size(geo.kernel), cg), dtype=x.dtype)  # (G, (o, p̄), C/G)
-    im2col = _Im2col(t_geo, grad)
-    x_columns = im2col.laid_out(x)
-    for tile, cols in im2col.columns():
+    grad_w_t = np.zeros((groups, og * size(geo.kernel), cg), dtype=x.dtype)  # (G, (o, p̄), C/G)
+    unrolled = im2col.Im2col(t_geo, grad)
+    x_columns = unrolled.laid_out(x)
+    for tile, cols in unrolled.columns():
         products = np.matmul(w_t, cols).reshape(x.shape[1], -1)
-        grad_x[tile] = im2col.positions(products, tile).swapaxes(0, 1)
-        grad_w_t += np.matmul(cols, im2col.matrix(x_columns, tile).transpose(0, 2, 1))
+        grad_x[tile] = unrolled.positions(products, tile).swapaxes(0, 1)
+        grad_w_t += np.matmul(cols, unrolled.matrix(x_columns, tile).transpose(0, 2, 1))
     grad_w = _flip_taps(grad_w_t.reshape((groups, og) + geo.kernel + (cg,)), 2, geo.dims)
     return grad_x, np.moveaxis(grad_w, -1, 2).reshape(weight.shape)
 
 
-def _weight_grad(geo: Geometry, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+def weight_grad(geo: Geometry, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``∂E/∂w = Σ gy · colsᵀ``, accumulated over im2col tiles of ``x_pad`` (any stride)."""
     groups = geo.groups
     out_channels = grad.shape[1]
-    grad_w = np.zeros((groups, out_channels // groups, (x.shape[1] // groups) * _size(geo.kernel)), dtype=x.dtype)
-    im2col = _Im2col(geo, x)
-    gy_columns = im2col.laid_out(grad)
-    for tile, cols in im2col.columns():
-        grad_w += np.matmul(im2col.matrix(gy_columns, tile), cols.transpose(0, 2, 1))
+    grad_w = np.zeros((groups, out_channels // groups, (x.shape[1] // groups) * size(geo.kernel)), dtype=x.dtype)
+    unrolled = im2col.Im2col(geo, x)
+    gy_columns = unrolled.laid_out(grad)
+    for tile, cols in unrolled.columns():
+        grad_w += np.matmul(unrolled.matrix(gy_columns, tile), cols.transpose(0, 2, 1))
     return grad_w.reshape((out_channels, x.shape[1] // groups) + geo.kernel)
 
 
@@ -343,10 +230,10 @@ def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_sh
     """``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im, any stride), then
     the padding cropped off."""
     n, channels = x_shape[:2]
-    w_mat_t = _weight_matrix(geo, weight).transpose(0, 2, 1)  # (G, (c, p), O/G)
-    gy = grad.reshape((n,) + w_mat_t.shape[::2] + (_size(geo.out_spatial),))  # (N, G, O/G, P)
+    w_mat_t = weight_matrix(geo, weight).transpose(0, 2, 1)  # (G, (c, p), O/G)
+    gy = grad.reshape((n,) + w_mat_t.shape[::2] + (size(geo.out_spatial),))  # (N, G, O/G, P)
     grad_x_pad = np.zeros((n, channels) + geo.padded_spatial, dtype=grad.dtype)
-    step = max(1, _TILE_BYTES // max(channels * _size(geo.kernel) * _size(geo.out_spatial) * grad.itemsize, 1))
+    step = max(1, im2col.TILE_BYTES // max(channels * size(geo.kernel) * size(geo.out_spatial) * grad.itemsize, 1))
     buffer = np.empty((min(step, n),) + w_mat_t.shape[:2] + gy.shape[-1:], dtype=grad.dtype)
     for start in range(0, n, step):
         samples = slice(start, start + step)
@@ -356,7 +243,7 @@ def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_sh
         else:
             np.matmul(w_mat_t, gy[samples], out=grad_cols)  # (B, G, (c, p), P)
         grad_cols = grad_cols.reshape((len(grad_cols), channels) + geo.kernel + geo.out_spatial)
-        _windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
+        windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
     return _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, tuple(x_shape))
 
 
@@ -365,7 +252,7 @@ def input_grad(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_shape) -> 
     the correlation of the padded ``gy`` with the flipped kernel (:func:`_transposed_geometry`),
     else col2im."""
     if all(s == 1 for s in geo.stride):
-        return _correlate(_transposed_geometry(geo), grad, _transposed_weight_matrix(geo, weight))
+        return correlate(_transposed_geometry(geo), grad, _transposed_weight_matrix(geo, weight))
     return _input_grad_col2im(geo, grad, weight, x_shape)
 
 
@@ -374,7 +261,7 @@ class Vectorised:
 
     @staticmethod
     def forward(geo: Geometry, x, weight, bias):
-        y = _correlate(geo, x, _weight_matrix(geo, weight))
+        y = correlate(geo, x, weight_matrix(geo, weight))
         if bias is not None:
             y += bias.reshape((-1,) + (1,) * geo.dims)
         return y
@@ -384,7 +271,7 @@ class Vectorised:
         if all(s == 1 for s in geo.stride):  # one im2col of gy serves both gradients
             grad_x, grad_w = _backward_transposed(geo, grad, x, weight)
         else:
-            grad_x, grad_w = _input_grad_col2im(geo, grad, weight, x.shape), _weight_grad(geo, grad, x)
+            grad_x, grad_w = _input_grad_col2im(geo, grad, weight, x.shape), weight_grad(geo, grad, x)
         grad_bias = None if bias is None else grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         return grad_x, grad_w, grad_bias
 
@@ -392,39 +279,31 @@ class Vectorised:
 def conv_family(dims: int, engine):
     """Build ``conv{dims}d`` and ``conv{dims}d_backward`` on a computing ``engine``.
 
-    The engine sees validated, batched arrays; batching, checks and dtype are handled here,
-    so every tier shares one definition of what a valid call is.
+    The engine sees validated, batched arrays; batching, checks and dtype are handled as for
+    every op (:mod:`reference.family`), so every tier shares one definition of a valid call.
     """
     op = f"conv{dims}d"
 
     def forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         geo = geometry(op, dims, input, weight, bias, stride, padding, dilation, groups)
-        x = input[None] if geo.batch_added else input
-        y = engine.forward(geo, x, weight, bias).astype(input.dtype, copy=False)
-        return y[0] if geo.batch_added else y
+        return family.output(geo, engine.forward(geo, family.batched(geo, input), weight, bias), input.dtype)
 
     def backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         geo = geometry(op + "_backward", dims, input, weight, bias, stride, padding, dilation, groups)
-        grad = check_grad_output(geo, grad_output, input, weight)
-        x = input[None] if geo.batch_added else input
-        grad_x, grad_w, grad_b = engine.backward(geo, grad, x, weight, bias)
-        grad_x = grad_x[0] if geo.batch_added else grad_x
-        return tuple(None if g is None else g.astype(input.dtype, copy=False) for g in (grad_x, grad_w, grad_b))
+        grad = family.grad_output(geo, grad_output, input, weight.shape[0], geo.out_spatial)
+        grads = engine.backward(geo, grad, family.batched(geo, input), weight, bias)
+        return family.gradients(geo, grads, input.dtype)
 
-    spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[dims]
-    forward.__name__ = forward.__qualname__ = op
-    backward.__name__ = backward.__qualname__ = op + "_backward"
-    forward.__doc__ = (
+    spatial = family.SPATIAL_AXES[dims]
+    return family.named(
+        op, forward, backward,
         f"{dims}-d convolution (cross-correlation) as ``torch.nn.functional.{op}``.\n\n"
         f"input (N, C, {spatial}) or unbatched (C, {spatial}); weight (O, C/groups, *k); bias (O,) or None.\n"
         f"Returns (N, O, *L_out) with L_out = ⌊(L + left + right − d·(k − 1) − 1)/s⌋ + 1 per axis.\n"
-        f"The index equation and the derivation of the backward are in :mod:`reference.conv`."
-    )
-    backward.__doc__ = (
+        f"The index equation and the derivation of the backward are in :mod:`reference.conv`.",
         f"Vector-Jacobian product of :func:`{op}`: returns (grad_input, grad_weight, grad_bias),\n"
-        f"grad_bias None when bias is None. Takes the upstream gradient and the forward's arguments."
+        f"grad_bias None when bias is None. Takes the upstream gradient and the forward's arguments.",
     )
-    return forward, backward
 
 
 conv1d, conv1d_backward = conv_family(1, Vectorised)

@@ -24,17 +24,17 @@ Backward, by the adjoint of an adjoint:
 """
 from __future__ import annotations
 
-from . import _check
-from .conv import Geometry, _correlate, _weight_grad, _weight_matrix, check_arrays, input_grad
+from . import checks, family
+from .conv import Geometry, check_arrays, correlate, input_grad, weight_grad, weight_matrix
 
 
 def check_arguments(op, dims, stride, padding, output_padding, dilation):
     """The integer arguments as per-axis tuples, with torch's rule that ``output_padding`` be
     smaller than the stride or the dilation on each axis."""
-    stride = _check.int_tuple(op, "stride", stride, dims, minimum=1)
-    padding = _check.int_tuple(op, "padding", padding, dims, minimum=0)
-    output_padding = _check.int_tuple(op, "output_padding", output_padding, dims, minimum=0)
-    dilation = _check.int_tuple(op, "dilation", dilation, dims, minimum=1)
+    stride = checks.int_tuple(op, "stride", stride, dims, minimum=1)
+    padding = checks.int_tuple(op, "padding", padding, dims, minimum=0)
+    output_padding = checks.int_tuple(op, "output_padding", output_padding, dims, minimum=0)
+    dilation = checks.int_tuple(op, "dilation", dilation, dims, minimum=1)
     if any(q >= max(s, d) for q, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(
             f"{op}: output_padding must be smaller than stride or dilation on each axis, "
@@ -91,53 +91,35 @@ class Vectorised:
 
     @staticmethod
     def backward(geo: Geometry, grad, x, weight, bias):
-        grad_x = _correlate(geo, grad, _weight_matrix(geo, weight))
-        grad_w = _weight_grad(geo, x, grad)
+        grad_x = correlate(geo, grad, weight_matrix(geo, weight))
+        grad_w = weight_grad(geo, x, grad)
         grad_b = None if bias is None else grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         return grad_x, grad_w, grad_b
 
 
-def check_grad_output(geo: Geometry, grad_output, input, weight):
-    op = geo.op  # the backward's geometry already carries its name
-    _check.float_array(op, "grad_output", grad_output)
-    _check.same_dtype(op, grad_output=grad_output, input=input)
-    batch = () if geo.batch_added else input.shape[:1]
-    expected = batch + (weight.shape[1] * geo.groups,) + geo.in_spatial
-    if grad_output.shape != expected:
-        raise ValueError(f"{op}: grad_output must have the output's shape {expected}, "
-                         f"got grad_output.shape={grad_output.shape}")
-    return grad_output[None] if geo.batch_added else grad_output
-
-
 def conv_transpose_family(dims: int, engine):
     """Build ``conv_transpose{dims}d`` and its backward on a computing ``engine`` (batched,
-    validated arrays in; see :func:`reference.conv.conv_family`)."""
+    validated arrays in; see :func:`reference.conv.conv_family` and :mod:`reference.family`)."""
     op = f"conv_transpose{dims}d"
 
     def forward(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
         geo = geometry(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation)
-        x = input[None] if geo.batch_added else input
-        y = engine.forward(geo, x, weight, bias).astype(input.dtype, copy=False)
-        return y[0] if geo.batch_added else y
+        return family.output(geo, engine.forward(geo, family.batched(geo, input), weight, bias), input.dtype)
 
     def backward(grad_output, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
         geo = geometry(op + "_backward", dims, input, weight, bias, stride, padding, output_padding, groups, dilation)
-        grad = check_grad_output(geo, grad_output, input, weight)
-        x = input[None] if geo.batch_added else input
-        grad_x, grad_w, grad_b = engine.backward(geo, grad, x, weight, bias)
-        grad_x = grad_x[0] if geo.batch_added else grad_x
-        return tuple(None if g is None else g.astype(input.dtype, copy=False) for g in (grad_x, grad_w, grad_b))
+        grad = family.grad_output(geo, grad_output, input, weight.shape[1] * geo.groups, geo.in_spatial)
+        grads = engine.backward(geo, grad, family.batched(geo, input), weight, bias)
+        return family.gradients(geo, grads, input.dtype)
 
-    forward.__name__ = forward.__qualname__ = op
-    backward.__name__ = backward.__qualname__ = op + "_backward"
-    forward.__doc__ = (
+    return family.named(
+        op, forward, backward,
         f"{dims}-d transposed convolution as ``torch.nn.functional.{op}``: the input gradient of\n"
         f"conv{dims}d. input (N, C_in, *L) or unbatched; weight (C_in, C_out/groups, *k); bias (C_out,).\n"
         f"Returns (N, C_out, *L_out), L_out = (L − 1)s − 2p + d(k − 1) + output_padding + 1.\n"
-        f"The equations are in :mod:`reference.conv_transpose`."
+        f"The equations are in :mod:`reference.conv_transpose`.",
+        f"Vector-Jacobian product of :func:`{op}`: (grad_input, grad_weight, grad_bias).",
     )
-    backward.__doc__ = f"Vector-Jacobian product of :func:`{op}`: (grad_input, grad_weight, grad_bias)."
-    return forward, backward
 
 
 conv_transpose1d, conv_transpose1d_backward = conv_transpose_family(1, Vectorised)

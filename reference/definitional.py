@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 
-from . import conv as _conv, conv_transpose as _conv_transpose, padding as _padding
+from . import checks as _checks, conv as _conv, conv_transpose as _conv_transpose, padding as _padding
 from .definitional_dense import (  # noqa: F401  (the dense, activation and loss tier)
     linear,
     linear_backward,
@@ -201,7 +201,7 @@ def pad(input, pad, mode="constant", value=None):
 def pad_backward(grad_output, input, pad, mode="constant", value=None):
     """gx[i] = Σ_{j : src(j) = i} gy[j]."""
     pairs, out_shape = _padding.plan("pad_backward", input, pad, mode, value)
-    _padding.check_grad_output("pad_backward", grad_output, input, out_shape)
+    _checks.grad_output("pad_backward", grad_output, input, out_shape)
     gx = np.zeros_like(input)
     for j, src in _pad_map(input, pairs, mode):
         if src is not None:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import _check, activations as _act, dense as _dense, losses as _losses, padding as _padding
+from . import activations as _act, checks as _checks, dense as _dense, losses as _losses
 
 
 def _positions(shape):
@@ -58,7 +58,7 @@ def linear_backward(grad_output, input, weight, bias=None):
     """Each term x[..., i]·w[o, i] of y[..., o] sends gy[..., o]·w[o, i] to x[..., i] and
     gy[..., o]·x[..., i] to w[o, i]; b[o] (or a 0-d b) receives gy[..., o]."""
     out_shape = _dense.plan("linear_backward", input, weight, bias)
-    gy = _padding.check_grad_output("linear_backward", grad_output, input, out_shape)
+    gy = _checks.grad_output("linear_backward", grad_output, input, out_shape)
     w = weight if weight.ndim == 2 else weight[None]
     gx = np.zeros(input.shape)
     gw = np.zeros(w.shape)
@@ -80,7 +80,7 @@ def linear_backward(grad_output, input, weight, bias=None):
 
 def _map(op, input, f):
     """``y[i] = f(x[i])`` entry by entry."""
-    _check.float_array(op, "input", input)
+    _checks.float_array(op, "input", input)
     y = np.zeros(input.shape, dtype=input.dtype)
     for i in _positions(input.shape):
         y[i] = f(float(input[i]))
@@ -89,8 +89,8 @@ def _map(op, input, f):
 
 def _map_backward(op, grad_output, input, f):
     """``gx[i] = f(x[i], g[i])`` entry by entry."""
-    _check.float_array(op, "input", input)
-    g = _padding.check_grad_output(op, grad_output, input, input.shape)
+    _checks.float_array(op, "input", input)
+    g = _checks.grad_output(op, grad_output, input, input.shape)
     gx = np.zeros(input.shape, dtype=input.dtype)
     for i in _positions(input.shape):
         gx[i] = f(float(input[i]), float(g[i]))
@@ -167,7 +167,7 @@ def _line_log_softmax(values):
 
 def _along(op, input, dim, f):
     """Apply ``f`` (a list of floats to a list of floats) to every line of ``input`` along ``dim``."""
-    _check.float_array(op, "input", input)
+    _checks.float_array(op, "input", input)
     dim = _act.normalise_dim(op, input, dim)
     x = _rows(input)
     y = np.zeros(x.shape, dtype=input.dtype)
@@ -179,9 +179,9 @@ def _along(op, input, dim, f):
 
 def _along_backward(op, grad_output, input, dim, f):
     """``f(x_line, g_line)`` gives the gradient of one line."""
-    _check.float_array(op, "input", input)
+    _checks.float_array(op, "input", input)
     axis = _act.normalise_dim(op, input, dim)
-    g = _rows(_padding.check_grad_output(op, grad_output, input, input.shape))
+    g = _rows(_checks.grad_output(op, grad_output, input, input.shape))
     x = _rows(input)
     gx = np.zeros(x.shape, dtype=input.dtype)
     for line, n in _lines(x.shape, axis):
@@ -260,7 +260,7 @@ def mse_loss_backward(grad_output, input, target, *, reduction="mean"):
     """Each L[i] sends 2(x − t)·g' to the x entry it read and −2(x − t)·g' to the t entry."""
     op = "mse_loss_backward"
     reduction, shape = _losses.mse_plan(op, input, target, reduction)
-    g = _padding.check_grad_output(op, grad_output, input, shape if reduction == "none" else ())
+    g = _checks.grad_output(op, grad_output, input, shape if reduction == "none" else ())
     count = math.prod(shape)
     gx, gt = np.zeros(input.shape), np.zeros(target.shape)
     for i in _positions(shape):
@@ -309,7 +309,7 @@ def cross_entropy_backward(grad_output, input, target, *, reduction="mean"):
     reduction, dim, probabilities = _losses.cross_entropy_plan(op, input, target, reduction)
     classes = input.shape[dim]
     loss_shape = input.shape[:dim] + input.shape[dim + 1:]
-    g = _padding.check_grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
+    g = _checks.grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
     lines = list(_ce_lines(input, target, dim))
     kept = [t for _, _, t in lines if probabilities or t != _losses.IGNORE_INDEX]
     count = len(kept)

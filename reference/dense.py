@@ -22,21 +22,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from . import checks
 from .activations import ieee
-from .padding import check_grad_output
 
 
 def plan(op: str, input, weight, bias) -> tuple[int, ...]:
     """Validate a linear call the way torch does; return the output shape."""
-    _check.float_array(op, "input", input)
-    _check.float_array(op, "weight", weight)
+    checks.float_array(op, "input", input)
+    checks.float_array(op, "weight", weight)
     if bias is not None:
-        _check.float_array(op, "bias", bias)
-    _check.same_dtype(op, input=input, weight=weight, bias=bias)
+        checks.float_array(op, "bias", bias)
+    checks.same_dtype(op, input=input, weight=weight, bias=bias)
     if input.ndim < 1:
         raise ValueError(f"{op}: input must have at least 1 dimension (*, in_features), got input.shape={input.shape}")
-    _check.rank(op, "weight", weight, (2, 1))
+    checks.rank(op, "weight", weight, (2, 1))
     if input.shape[-1] != weight.shape[-1]:
         raise ValueError(
             f"{op}: input's last axis must have weight.shape[-1]={weight.shape[-1]} features, "
@@ -78,7 +77,7 @@ def linear_backward(grad_output, input, weight, bias=None):
     grad_bias None when bias is None. ``∂E/∂x = gy·w``, ``∂E/∂w = gyᵀ·x``, ``∂E/∂b = Σ gy``."""
     op = "linear_backward"
     out_shape = plan(op, input, weight, bias)
-    grad = check_grad_output(op, grad_output, input, out_shape)
+    grad = checks.grad_output(op, grad_output, input, out_shape)
     rows, features = int(np.prod(input.shape[:-1])), input.shape[-1]  # explicit: any of them may be 0
     w = weight.reshape(weight.shape[0] if weight.ndim == 2 else 1, features)  # (O, I); a 1-d weight is one row
     x = input.reshape(rows, features)  # (M, I)

@@ -24,9 +24,8 @@ import warnings
 
 import numpy as np
 
-from . import _check
+from . import checks
 from .activations import ieee, log_softmax
-from .padding import check_grad_output
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -67,9 +66,9 @@ def sum_to(grad: np.ndarray, shape) -> np.ndarray:
 
 def mse_plan(op: str, input, target, reduction):
     """Validate an mse_loss call as torch does; return the reduction and the broadcast shape."""
-    _check.float_array(op, "input", input)
-    _check.float_array(op, "target", target)
-    _check.same_dtype(op, input=input, target=target)
+    checks.float_array(op, "input", input)
+    checks.float_array(op, "target", target)
+    checks.same_dtype(op, input=input, target=target)
     reduction = _reduction(op, reduction)
     try:
         shape = np.broadcast_shapes(input.shape, target.shape)
@@ -120,7 +119,7 @@ def mse_loss_backward(grad_output, input, target, *, reduction="mean"):
     module docstring), ``∂E/∂t = −∂E/∂x``, each summed back to its argument's shape."""
     op = "mse_loss_backward"
     reduction, shape = mse_plan(op, input, target, reduction)
-    grad = check_grad_output(op, grad_output, input, shape if reduction == "none" else ())
+    grad = checks.grad_output(op, grad_output, input, shape if reduction == "none" else ())
     full = np.asarray(2 * (input - target) * _scale(grad, reduction, int(np.prod(shape))))
     return sum_to(full, input.shape), np.asarray(-sum_to(full, target.shape))
 
@@ -128,7 +127,7 @@ def mse_loss_backward(grad_output, input, target, *, reduction="mean"):
 def cross_entropy_plan(op: str, input, target, reduction):
     """Validate a cross_entropy call as torch does; return the reduction, the class axis and
     whether the target holds class probabilities (same shape as input, as torch decides)."""
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     if not isinstance(target, np.ndarray):
         raise TypeError(f"{op}: target must be a numpy.ndarray, got target={target!r}")
     reduction = _reduction(op, reduction)
@@ -137,12 +136,12 @@ def cross_entropy_plan(op: str, input, target, reduction):
     dim = 0 if input.ndim == 1 else 1
     classes = input.shape[dim]
     if target.shape == input.shape:
-        if target.dtype not in _check.FLOAT_DTYPES:
+        if target.dtype not in checks.FLOAT_DTYPES:
             raise TypeError(
                 f"{op}: a target of input's shape holds class probabilities and must be float32 or float64, "
                 f"got target.dtype={target.dtype} (class indices have no class axis)"
             )
-        _check.same_dtype(op, input=input, target=target)
+        checks.same_dtype(op, input=input, target=target)
         return reduction, dim, True
     if target.dtype != np.int64:
         raise TypeError(f"{op}: class-index targets must have dtype int64, got target.dtype={target.dtype}")
@@ -219,7 +218,7 @@ def cross_entropy_backward(grad_output, input, target, *, reduction="mean"):
     op = "cross_entropy_backward"
     reduction, dim, probabilities = cross_entropy_plan(op, input, target, reduction)
     loss_shape = input.shape[:dim] + input.shape[dim + 1:]
-    grad = check_grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
+    grad = checks.grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
     logp, index, kept, count = _ce_terms(input, target, dim, probabilities)
     scale = _scale(grad, reduction, count)  # g' per entry of L, or one g' for all
     if probabilities:

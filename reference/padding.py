@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from . import _check
+from . import checks
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -50,10 +50,10 @@ def _pairs(pad, ndim: int):
 
 
 def _check_pad(op: str, input, pad, mode: str, value) -> tuple[int, ...]:
-    _check.float_array(op, "input", input)
+    checks.float_array(op, "input", input)
     if mode not in MODES:
         raise ValueError(f"{op}: mode must be one of {MODES}, got mode={mode!r}")
-    if not isinstance(pad, (tuple, list)) or not all(_check.is_int(p) for p in pad):
+    if not isinstance(pad, (tuple, list)) or not all(checks.is_int(p) for p in pad):
         raise TypeError(f"{op}: pad must be a tuple of ints, got pad={pad!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
@@ -123,16 +123,6 @@ def plan(op: str, input, pad, mode, value):
     return pairs, tuple(out_shape)
 
 
-def check_grad_output(op: str, grad_output, input, out_shape) -> np.ndarray:
-    _check.float_array(op, "grad_output", grad_output)
-    _check.same_dtype(op, grad_output=grad_output, input=input)
-    if grad_output.shape != out_shape:
-        raise ValueError(
-            f"{op}: grad_output must have the output's shape {out_shape}, got grad_output.shape={grad_output.shape}"
-        )
-    return grad_output
-
-
 def pad(input, pad, mode="constant", value=None):
     """Pad ``input`` by ``pad`` (last axis first, as torch) in ``mode``.
 
@@ -155,7 +145,7 @@ def pad_backward(grad_output, input, pad, mode="constant", value=None):
     Returns ``(grad_input,)``. The fill value is a constant, so it has no gradient.
     """
     pairs, out_shape = plan("pad_backward", input, pad, mode, value)
-    grad = check_grad_output("pad_backward", grad_output, input, out_shape)
+    grad = checks.grad_output("pad_backward", grad_output, input, out_shape)
     if mode == "constant":
         return (constant_adjoint(grad, pairs, input.shape),)
     for axis, left, right in pairs:

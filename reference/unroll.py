@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check, conv as _conv, padding as _padding
+from . import checks, conv as _conv, padding as _padding
 
 
 def _shape(op: str, input_shape, rank: int | None = None) -> tuple[int, ...]:
     """``input_shape`` as a tuple of non-negative ints (of ``rank`` entries when given)."""
-    if not isinstance(input_shape, (tuple, list)) or not all(_check.is_int(n) for n in input_shape):
+    if not isinstance(input_shape, (tuple, list)) or not all(checks.is_int(n) for n in input_shape):
         raise TypeError(f"{op}: input_shape must be a tuple of ints, got input_shape={input_shape!r}")
     if any(n < 0 for n in input_shape):
         raise ValueError(f"{op}: input_shape must hold non-negative sizes, got input_shape={tuple(input_shape)}")
@@ -54,7 +54,7 @@ def _shape(op: str, input_shape, rank: int | None = None) -> tuple[int, ...]:
 
 def _geometry(op: str, input_shape, weight, stride, padding, dilation, groups) -> _conv.Geometry:
     """The convolution's own validation, on a stand-in input of ``input_shape`` (no data)."""
-    _check.float_array(op, "weight", weight)
+    checks.float_array(op, "weight", weight)
     if weight.ndim < 3:
         raise ValueError(f"{op}: weight must be (O, C/groups, *k) with at least one spatial axis, "
                          f"got weight.shape={weight.shape}")
@@ -127,7 +127,7 @@ def tied_positions(input_shape, weight, tap, stride=1, padding=0, dilation=1, gr
     sharing: one per output position ``i`` whose tap ``p`` reads an input (not the padding).
     """
     tap = tuple(tap) if isinstance(tap, (tuple, list)) else tap
-    if not isinstance(tap, tuple) or len(tap) != weight.ndim or not all(_check.is_int(t) for t in tap):
+    if not isinstance(tap, tuple) or len(tap) != weight.ndim or not all(checks.is_int(t) for t in tap):
         raise TypeError(f"tied_positions: tap must be a tuple of {weight.ndim} ints indexing weight, got tap={tap!r}")
     if not all(0 <= t < n for t, n in zip(tap, weight.shape)):
         raise ValueError(f"tied_positions: tap={tap} is outside weight.shape={weight.shape}")
@@ -145,7 +145,7 @@ def tied_sum(grad_matrix, input_shape, weight, stride=1, padding=0, dilation=1, 
     ``grad_matrix`` has :func:`conv_matrix`'s shape; the result has weight's shape and dtype.
     """
     rows, cols, taps, shape = conv_matrix_entries(input_shape, weight, stride, padding, dilation, groups, op="tied_sum")
-    _check.float_array("tied_sum", "grad_matrix", grad_matrix)
+    checks.float_array("tied_sum", "grad_matrix", grad_matrix)
     if grad_matrix.shape != shape:
         raise ValueError(f"tied_sum: grad_matrix must have the matrix's shape {shape}, got grad_matrix.shape={grad_matrix.shape}")
     total = np.zeros(weight.size, dtype=np.result_type(grad_matrix, weight))

@@ -1,4 +1,4 @@
-"""reference.data: the stratified split, the digits, the IDX reader and MNIST from a folder.
+"""reference.training.data: the stratified split, the digits, the IDX reader and MNIST from a folder.
 
 The IDX files are written here, byte by byte from the format's definition (a big-endian header
 ``0x00 0x00 type ndim``, the sizes as big-endian uint32, the data big-endian), so the reader is
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from reference import data
+from reference.training import data
 
 TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
               np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}

@@ -24,7 +24,7 @@ from crosscheck.ops import OPS
 from crosscheck.report import format_failure
 from crosscheck.table import invalid_cases
 from crosscheck.table_layers import invalid_layer_cases
-from reference import _windows, conv, conv_transpose, definitional_dense, pooling
+from reference import conv, conv_transpose, definitional_dense, im2col, pooling, separable, windows
 
 # --- the op factories, run at test time ------------------------------------------------------
 # conv{1,2,3}d, conv_transpose*, max_pool* and avg_pool* are made by one factory per family,
@@ -38,8 +38,8 @@ from reference import _windows, conv, conv_transpose, definitional_dense, poolin
 FAMILIES = (
     ("conv{}d", conv.conv_family, conv.Vectorised),
     ("conv_transpose{}d", conv_transpose.conv_transpose_family, conv_transpose.Vectorised),
-    ("max_pool{}d", pooling.max_pool_family, pooling.Vectorised),
-    ("avg_pool{}d", pooling.avg_pool_family, pooling.Vectorised),
+    ("max_pool{}d", pooling.max_pool_family, separable.Vectorised),
+    ("avg_pool{}d", pooling.avg_pool_family, separable.Vectorised),
 )
 BUILT = re.compile(r"^(conv|conv_transpose|max_pool|avg_pool)[123]d$")
 
@@ -162,7 +162,7 @@ def test_rebuilt_backward_signature_is_grad_output_then_the_forwards(rebuilt, na
 
 
 # --- messages: the op, the argument at fault and the value given -----------------------------
-# reference/_check.py promises that every refusal names the op, the argument and the value.
+# reference/checks.py promises that every refusal names the op, the argument and the value.
 # tests/test_rejections.py holds the rejection table to that; these are the refusals the table
 # does not reach (an argument of the wrong type or dtype for every array argument of every op,
 # each integer argument out of range, the backward's own checks).
@@ -218,7 +218,7 @@ def _float_arguments():
 @pytest.mark.parametrize("op, position, name", list(_float_arguments()))
 def test_an_argument_that_is_not_an_array_is_named_with_its_value(op, position, name):
     """Kills the mutants that drop or change the op's name, the argument's name or the value in
-    ``_check.float_array(op, "NAME", NAME)`` (``None``, ``"XXweightXX"``, ``"WEIGHT"``,
+    ``checks.float_array(op, "NAME", NAME)`` (``None``, ``"XXweightXX"``, ``"WEIGHT"``,
     ``_describe(None)``) across conv, dense, losses, padding and pooling, and in their
     backwards' checks of the same arguments."""
     arrays, kwargs = _call(op)
@@ -240,7 +240,7 @@ def test_an_argument_of_an_integer_dtype_is_named_with_its_dtype(op, position, n
 
 @pytest.mark.parametrize("op", list(_LAYERS))
 def test_mixed_dtypes_are_listed_argument_by_argument(op):
-    """Kills the mutants of ``_check.same_dtype`` and of its callers: ``op`` → ``None``, an
+    """Kills the mutants of ``checks.same_dtype`` and of its callers: ``op`` → ``None``, an
     argument left out (``same_dtype(op, input=input)``, ``grad_output=None``, ``input=None``) and
     the listing's separator (``", "`` → ``"XX, XX"``). The backward gets a float32 upstream
     gradient for float64 arguments; the forward, where it has a second float argument, a
@@ -287,7 +287,7 @@ _OUT_OF_RANGE = [  # op family, argument, value, the words of the refusal
 @pytest.mark.parametrize("family, name, value, words", _OUT_OF_RANGE, ids=lambda v: str(v))
 @pytest.mark.parametrize("dims", (1, 2, 3))
 def test_an_integer_argument_out_of_range_is_named_with_its_bound(family, name, value, words, dims):
-    """Kills the mutants of ``_check.int_tuple``'s bound word (``"positive"`` / ``"non-negative"``,
+    """Kills the mutants of ``checks.int_tuple``'s bound word (``"positive"`` / ``"non-negative"``,
     ``minimum == 1`` → ``!= 1`` or ``== 2``, the word replaced or ``None``) and of the argument
     names passed to it and to ``_flag``/``int_arg`` in conv, conv_transpose and pooling
     (``"XXstrideXX"``, ``"DILATION"``, ``None``, the op ``None``)."""
@@ -300,7 +300,7 @@ def test_an_integer_argument_out_of_range_is_named_with_its_bound(family, name, 
 
 @pytest.mark.parametrize("op", ["conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool3d", "conv_transpose2d"])
 def test_an_input_of_the_wrong_rank_is_told_the_ranks_it_may_have(op):
-    """Kills ``_check.rank``'s ``" or ".join(...)`` mutants (``None``, ``"XX or XX"``, ``" OR "``,
+    """Kills ``checks.rank``'s ``" or ".join(...)`` mutants (``None``, ``"XX or XX"``, ``" OR "``,
     ``str(None)``) and ``"input"`` → ``"XXinputXX"`` in the rank checks of conv and pooling."""
     arrays, kwargs = _call(op)
     dims = int(op[-2])
@@ -312,7 +312,7 @@ def test_an_input_of_the_wrong_rank_is_told_the_ranks_it_may_have(op):
 
 @pytest.mark.parametrize("op", ["conv1d", "conv2d", "conv3d"])
 def test_a_weight_of_the_wrong_rank_is_told_its_rank(op):
-    """Kills ``_check.rank(op, "weight", ...)`` → ``"XXweightXX"`` in conv's checks."""
+    """Kills ``checks.rank(op, "weight", ...)`` → ``"XXweightXX"`` in conv's checks."""
     arrays, kwargs = _call(op)
     arrays[1] = arrays[1][0]
     assert _refusal(getattr(F, op), *arrays, **kwargs) == (
@@ -320,7 +320,7 @@ def test_a_weight_of_the_wrong_rank_is_told_its_rank(op):
 
 
 def test_linear_names_its_weight_and_its_feature_count():
-    """Kills ``_check.rank(op, "weight", ...)`` → ``"XXweightXX"`` (and the ranks' listing) and
+    """Kills ``checks.rank(op, "weight", ...)`` → ``"XXweightXX"`` (and the ranks' listing) and
     ``weight.shape[-1]`` → ``weight.shape[+1]`` or ``[-2]`` in the message of ``dense.plan``: with
     a 1-d weight, ``weight.shape[1]`` does not exist, and the refusal became an IndexError."""
     x, w, b = _call("linear")[0]
@@ -342,7 +342,7 @@ def test_softmax_names_dim_and_the_range_it_may_take(op):
 
 @pytest.mark.parametrize("op", ["relu", "sigmoid", "tanh", "softmax", "log_softmax"])
 def test_an_activation_backward_names_its_input(op):
-    """Kills ``_check.float_array(op, "input", input)`` → ``"XXinputXX"`` in
+    """Kills ``checks.float_array(op, "input", input)`` → ``"XXinputXX"`` in
     ``activations._elementwise_backward`` and the ``op`` → ``None`` of its grad_output check."""
     arrays, kwargs = _call(op)
     message = _refusal(getattr(F, op + "_backward"), arrays[0], arrays[0].tolist(), **kwargs)
@@ -454,14 +454,14 @@ CONV_CASES = [c for c in cases_for("quick", dtypes=["float64"]) if re.match(r"^c
 @pytest.mark.parametrize("tile_bytes", [1, 600, 4000], ids=["row-tiles", "few-rows", "few-samples"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=[c.key for c in CONV_CASES])
 def test_convolutions_agree_with_torch_at_any_tile_size(case, tile_bytes, monkeypatch):
-    """Kills the mutants of the tiling in ``reference.conv`` (``_Im2col.tiles``, ``_index``,
-    ``positions``, ``matrix``, ``laid_out``; ``_input_grad_col2im``'s sample steps;
-    ``grad_w += ...`` → ``grad_w = ...`` in ``_weight_grad`` and ``_backward_transposed``): an
-    im2col is cut into tiles of about ``_TILE_BYTES``, rows of one sample when a sample does not
+    """Kills the mutants of the tiling in ``reference.im2col`` and ``reference.conv``
+    (``Im2col.tiles``, ``_index``, ``positions``, ``matrix``, ``laid_out``; ``_input_grad_col2im``'s
+    sample steps; ``grad_w += ...`` → ``grad_w = ...`` in ``weight_grad`` and
+    ``_backward_transposed``): an im2col is cut into tiles of about ``TILE_BYTES``, rows of one sample when a sample does not
     fit, and the tables' inputs are all far below the real 4 MiB, so every product is one tile.
     Shrinking the budget runs the same cases through one row per tile, a few rows per tile
     and a few samples per tile, against torch."""
-    monkeypatch.setattr(conv, "_TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(im2col, "TILE_BYTES", tile_bytes)
     _agrees(case)
 
 
@@ -474,26 +474,26 @@ def test_a_strided_depthwise_convolution_with_one_tap_and_two_filters_per_channe
 
 
 def test_windows_views_are_read_only():
-    """Kills ``writeable=False`` → ``True``, ``None`` or left out in ``_windows.windows`` and
-    ``_windows.flat_windows``: the views overlap (neighbouring windows share entries), so a
+    """Kills ``writeable=False`` → ``True``, ``None`` or left out in ``windows.windows`` and
+    ``windows.flat_windows``: the views overlap (neighbouring windows share entries), so a
     write through one would change the input and other windows; the module promises read-only
     views."""
     x = np.arange(24.0).reshape(2, 3, 4)
-    assert not _windows.windows(x, (2,), (1,), (1,)).flags.writeable
-    assert not _windows.flat_windows(x, (2,), (1,), 3).flags.writeable
+    assert not windows.windows(x, (2,), (1,), (1,)).flags.writeable
+    assert not windows.flat_windows(x, (2,), (1,), 3).flags.writeable
 
 
 def test_scatter_windows_is_the_adjoint_of_windows():
-    """Kills the mutants of ``_windows.scatter_windows``'s own buffer (``out=None``: the shape
+    """Kills the mutants of ``windows.scatter_windows``'s own buffer (``out=None``: the shape
     ``lead + spatial``, its dtype) that the ops never reach, since they always pass ``out``:
     ⟨windows(x), c⟩ = ⟨x, scatter_windows(c)⟩ for every x and c, and the result has the
     dtype of ``c``."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
     kernel, stride, dilation = (2, 3), (2, 1), (2, 1)
-    view = _windows.windows(x, kernel, stride, dilation)  # (2, 3, *out, *k)
+    view = windows.windows(x, kernel, stride, dilation)  # (2, 3, *out, *k)
     cols = rng.standard_normal(view.shape[:2] + kernel + view.shape[2:4]).astype(np.float32)  # (..., *k, *out)
-    back = _windows.scatter_windows(cols, x.shape[2:], kernel, stride, dilation)
+    back = windows.scatter_windows(cols, x.shape[2:], kernel, stride, dilation)
     assert back.shape == x.shape and back.dtype == np.float32
     lhs = np.sum(view.astype(np.float64) * np.moveaxis(cols, (2, 3), (4, 5)))
     assert np.isclose(lhs, np.sum(x.astype(np.float64) * back), rtol=1e-5)  # float32 rounding of the sums
@@ -752,7 +752,7 @@ def test_pad_defaults_are_torchs():
 
 
 def test_cross_entropy_lists_the_dtypes_of_a_mixed_probability_target():
-    """Kills ``_check.same_dtype(op, input=input, target=target)`` → ``op`` ``None`` in
+    """Kills ``checks.same_dtype(op, input=input, target=target)`` → ``op`` ``None`` in
     ``cross_entropy_plan``: a float32 probability target for float64 logits is refused, as for
     every other op, with both dtypes named."""
     x = np.zeros((2, 3))

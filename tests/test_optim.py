@@ -1,4 +1,4 @@
-"""reference.optim.SGD against torch.optim.SGD: every option, several steps, the same gradients.
+"""reference.training.optim.SGD against torch.optim.SGD: every option, several steps, the same gradients.
 
 Both optimisers get the same parameters and, at every step, the same gradient arrays, so they
 differ only in rounding: torch fuses ``a + α·b`` into one multiply-add where NumPy rounds twice,
@@ -18,7 +18,7 @@ import torch
 
 from crosscheck.sgd_bound import SGDDeviationBound
 from reference.nn import Parameter
-from reference.optim import SGD
+from reference.training.optim import SGD
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SHAPES = {"w": (3, 4), "b": (5,), "late": (2, 3)}  # 'late' gets no gradient at the first step

@@ -17,6 +17,7 @@ import torch.nn.functional as T
 
 import reference.definitional_pooling as D
 import reference.pooling as P
+from reference import passes
 from crosscheck.tolerance import excess, tolerance
 
 DTYPES = ["float64", "float32"]
@@ -320,15 +321,15 @@ def test_blocks_of_planes_change_nothing(op, shape, kwargs, values, dtype, plane
     grad = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
     (whole_grad,) = getattr(P, op + "_backward")(grad, x, **kwargs)
     spatial = shape[-int(op[-2]):]
-    monkeypatch.setattr(P, "BLOCK_BYTES", planes_per_block * int(np.prod(spatial)) * np.dtype(dtype).itemsize)
-    seen, blocks = [], P._blocks
+    monkeypatch.setattr(passes, "BLOCK_BYTES", planes_per_block * int(np.prod(spatial)) * np.dtype(dtype).itemsize)
+    seen, blocks = [], passes.blocks
 
     def counted(*args):
         for plan, block in blocks(*args):
             seen.append(block.stop - block.start)
             yield plan, block
 
-    monkeypatch.setattr(P, "_blocks", counted)
+    monkeypatch.setattr(passes, "blocks", counted)
     blocked = getattr(P, op)(x, **kwargs, **extra)
     (blocked_grad,) = getattr(P, op + "_backward")(grad, x, **kwargs)
     planes = int(np.prod(shape[:-len(spatial)]))
@@ -400,8 +401,8 @@ def test_few_windows_over_a_long_last_axis(op, shape, kwargs, values, dtype):
     """Where at least half the row-phase slots would be no window, the last axis is read in
     place, clipped like the others (a layout of ``M`` slots for ``out ≪ M`` windows would cost
     ``k·M`` per row instead of ``k·out``): the same values, indices and gradients as torch."""
-    assert P._plan(P.geometry(op, int(op[-2]), make_input(shape, values, dtype), kwargs["kernel_size"],
-                              kwargs["stride"], kwargs["padding"], 1, False), 1).phased is False
+    assert passes.plan_passes(P.geometry(op, int(op[-2]), make_input(shape, values, dtype), kwargs["kernel_size"],
+                                      kwargs["stride"], kwargs["padding"], 1, False), 1).phased is False
     if op.startswith("max"):
         test_max_pool_matches_torch(op, shape, kwargs, values, dtype)
     else:

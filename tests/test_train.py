@@ -1,5 +1,5 @@
-"""The training loop (reference.fit), the network and its weights file (reference.lenet) and the
-command ``python -m reference.train``: early stopping, the squared-error loss, save and load,
+"""The training loop (reference.training.fit), the network and its weights file
+(reference.training.lenet) and the command ``python -m reference.train``: early stopping, the squared-error loss, save and load,
 the schedule, the command's output and its refusals.
 
 These runs are short (one to three epochs, or a few hundred images): the 97 % run on the digits
@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from reference import data as datasets
-from reference import fit, lenet
-from reference import train as cli
-from reference.optim import SGD
+from reference.training import data as datasets
+from reference.training import fit, lenet
+from reference.training import train as cli
+from reference.training.optim import SGD
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -293,7 +293,8 @@ def test_command_reports_missing_and_broken_data(tmp_path, capsys):
 
 
 def test_the_reference_package_never_imports_torch():
-    code = ("import sys; import reference.train, reference.fit, reference.data, reference.optim, reference.lenet; "
+    code = ("import sys; import reference.train, reference.training.fit, reference.training.data, "
+            "reference.training.optim, reference.training.lenet; "
             "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 

@@ -16,8 +16,9 @@ import torch
 from crosscheck import train as check_cli
 from crosscheck.trajectory import Lockstep
 from crosscheck.twin import torch_twin
-from reference import lenet, nn
-from reference import train as cli
+from reference import nn
+from reference.training import lenet
+from reference.training import train as cli
 
 
 def _run(loss="cross_entropy", steps=20, mutate=None, **overrides):

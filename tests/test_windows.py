@@ -1,4 +1,4 @@
-"""The row-phase layout of reference._windows reads exactly the windows of the strided view.
+"""The row-phase layout of reference.windows reads exactly the windows of the strided view.
 
 Pooling reads its last axis from :func:`split_rows` runs; the strided :func:`windows` view is
 the plain definition of a window. Random geometries (1-3 leading axes, kernel, stride,
@@ -8,7 +8,7 @@ phases gives the input back.
 import numpy as np
 import pytest
 
-from reference import _windows
+from reference import windows
 
 
 def _geometries(seed, count):
@@ -17,7 +17,7 @@ def _geometries(seed, count):
         lead = tuple(int(v) for v in rng.integers(1, 4, int(rng.integers(1, 4))))
         length, kernel, stride, dilation = (int(v) for v in rng.integers([1, 1, 1, 1], [12, 5, 5, 4]))
         before, after = (int(v) for v in rng.integers(0, 4, 2))
-        if _windows.output_length(before + length + after, kernel, stride, dilation) >= 1:
+        if windows.output_length(before + length + after, kernel, stride, dilation) >= 1:
             count -= 1
             yield lead, length, kernel, stride, dilation, before, after
 
@@ -28,20 +28,20 @@ def test_row_runs_read_the_windows(geometry):
     x = np.arange(int(np.prod(lead)) * length, dtype=np.float64).reshape(lead + (length,)) + 1
     fill = -5.0
     padded = np.pad(x, ((0, 0),) * len(lead) + ((before, after),), constant_values=fill)
-    view = _windows.windows(padded, (kernel,), (stride,), (dilation,))  # (*lead, out, k)
+    view = windows.windows(padded, (kernel,), (stride,), (dilation,))  # (*lead, out, k)
     out = view.shape[-2]
-    slots = _windows.phase_length(before + length + after, stride)
+    slots = windows.phase_length(before + length + after, stride)
     slack = (kernel - 1) * dilation // stride
     rows = int(np.prod(lead))
-    phased = _windows.split_rows(x, before, after, stride, fill, slack)
+    phased = windows.split_rows(x, before, after, stride, fill, slack)
     assert phased.shape == (stride, rows * slots + slack)
-    runs = list(_windows.row_runs(rows, slots, kernel, stride, dilation))
+    runs = list(windows.row_runs(rows, slots, kernel, stride, dilation))
     assert len(runs) == kernel
     for tap, index in enumerate(runs):
         run = phased[index]
         assert run.flags.c_contiguous  # one contiguous run over every row: the point of the layout
         np.testing.assert_array_equal(run.reshape(lead + (slots,))[..., :out], view[..., tap])
-    merged = _windows.merge_rows(phased, before, slots, np.full(x.shape, np.nan))
+    merged = windows.merge_rows(phased, before, slots, np.full(x.shape, np.nan))
     np.testing.assert_array_equal(merged, x)
 
 
@@ -49,7 +49,7 @@ def test_split_rows_stores_only_the_input_and_the_fill():
     """Every entry that is not an input position (padding, the slots past a short phase, the
     slack) holds the fill: a max pass may read them, so they must never be stale memory."""
     x = np.arange(1.0, 2 * 7 + 1).reshape(2, 7)
-    phased = _windows.split_rows(x, 2, 1, 3, -np.inf, 2)
+    phased = windows.split_rows(x, 2, 1, 3, -np.inf, 2)
     inside = np.isfinite(phased)
     assert sorted(phased[inside]) == sorted(x.ravel())
     assert (phased[~inside] == -np.inf).all()
@@ -57,5 +57,5 @@ def test_split_rows_stores_only_the_input_and_the_fill():
 
 def test_split_rows_reads_a_non_contiguous_input():
     x = np.arange(60.0).reshape(3, 4, 5).transpose(1, 2, 0)  # (4, 5, 3), not C-contiguous
-    phased = _windows.split_rows(x, 1, 0, 2, 0.0, 1)
-    np.testing.assert_array_equal(_windows.merge_rows(phased, 1, 2, np.empty(x.shape)), x)
+    phased = windows.split_rows(x, 1, 0, 2, 0.0, 1)
+    np.testing.assert_array_equal(windows.merge_rows(phased, 1, 2, np.empty(x.shape)), x)

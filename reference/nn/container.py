@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from .. import _check
+from .. import checks
 from .module import Module
 
 
@@ -42,7 +42,7 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
-        if not _check.is_int(index) or not -len(items) <= index < len(items):
+        if not checks.is_int(index) or not -len(items) <= index < len(items):
             raise IndexError(f"Sequential: index {index!r} out of range for {len(items)} children")
         return items[index][1]
 

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 
-from .. import _check
+from .. import checks
 from .. import functional as F
+from ..conv import resolve_padding
 from ..conv_transpose import check_arguments as _transposed_arguments
-from .module import Module, Parameter, _float_dtype, _op, _uniform
+from .module import Module, Parameter, functional_op, uniform
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -30,7 +31,8 @@ class _ConvNd(Module):
     so by the chain rule ``∂E/∂x = pad_backward(conv_backward(∂E/∂y)[0])`` while ``∂E/∂w``
     and ``∂E/∂b`` are the convolution's. ``amounts`` is torch's
     ``_reversed_padding_repeated_twice``: last axis first, ``(p, p)`` for an int or tuple
-    padding, ``(⌊d(k−1)/2⌋, d(k−1) − ⌊d(k−1)/2⌋)`` for ``'same'``, zeros for ``'valid'``.
+    padding, ``(⌊d(k−1)/2⌋, d(k−1) − ⌊d(k−1)/2⌋)`` for ``'same'``, zeros for ``'valid'``: the
+    functional op's own split (:func:`reference.conv.resolve_padding`), in torch's order.
 
     Initialisation is torch's ``kaiming_uniform_(a=√5)``: weight and bias are drawn from
     ``U(−1/√fan_in, 1/√fan_in)`` with ``fan_in = C_in/groups · Πk``, weight first, from ``rng``
@@ -49,33 +51,30 @@ class _ConvNd(Module):
         super().__init__()
         op, n = type(self).__name__, self.dims
         in_channels, out_channels, groups = _channels(op, in_channels, out_channels, groups)
-        kernel_size = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
-        stride = _check.int_tuple(op, "stride", stride, n, minimum=1)
-        dilation = _check.int_tuple(op, "dilation", dilation, n, minimum=1)
+        kernel_size = checks.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
+        stride = checks.int_tuple(op, "stride", stride, n, minimum=1)
+        dilation = checks.int_tuple(op, "dilation", dilation, n, minimum=1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{op}: invalid padding string, expected 'same' or 'valid', got padding={padding!r}")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(
-                    f"{op}: padding='same' is not supported for strided convolutions, got stride={stride}"
-                )
         else:
-            padding = _check.int_tuple(op, "padding", padding, n, minimum=0)
+            padding = checks.int_tuple(op, "padding", padding, n, minimum=0)
+        pairs = resolve_padding(op, padding, n, kernel_size, stride, dilation)  # refuses 'same' with a stride
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{op}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
-        dtype = _float_dtype(op, dtype)
+        dtype = checks.float_dtype(op, dtype)
 
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.padding_mode = padding_mode
-        self._reversed_padding_repeated_twice = _pad_amounts(padding, kernel_size, dilation)
+        self._reversed_padding_repeated_twice = tuple(amount for pair in reversed(pairs) for amount in pair)
 
         rng = np.random.default_rng(rng)
         fan_in = in_channels // groups * int(np.prod(kernel_size))
         bound = 1.0 / np.sqrt(fan_in)
         shape = (out_channels, in_channels // groups) + kernel_size
-        self.weight = Parameter(_uniform(rng, bound, shape, dtype))
-        self.bias = Parameter(_uniform(rng, bound, out_channels, dtype)) if bias else None
+        self.weight = Parameter(uniform(rng, bound, shape, dtype))
+        self.bias = Parameter(uniform(rng, bound, out_channels, dtype)) if bias else None
 
     def _conv(self):
         return getattr(F, f"conv{self.dims}d"), getattr(F, f"conv{self.dims}d_backward")
@@ -125,9 +124,9 @@ class _ConvNd(Module):
 
 def _channels(op: str, in_channels, out_channels, groups) -> tuple[int, int, int]:
     """Positive int channel counts, both divisible by a positive int ``groups``."""
-    in_channels = _check.int_arg(op, "in_channels", in_channels)
-    out_channels = _check.int_arg(op, "out_channels", out_channels)
-    groups = _check.int_arg(op, "groups", groups)
+    in_channels = checks.int_arg(op, "in_channels", in_channels)
+    out_channels = checks.int_arg(op, "out_channels", out_channels)
+    groups = checks.int_arg(op, "groups", groups)
     if groups <= 0:
         raise ValueError(f"{op}: groups must be a positive integer, got groups={groups}")
     for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -136,18 +135,6 @@ def _channels(op: str, in_channels, out_channels, groups) -> tuple[int, int, int
         if channels % groups:
             raise ValueError(f"{op}: {name} must be divisible by groups, got {name}={channels}, groups={groups}")
     return in_channels, out_channels, groups
-
-
-def _pad_amounts(padding, kernel_size, dilation) -> tuple[int, ...]:
-    """torch's ``_reversed_padding_repeated_twice``: ``(left, right)`` per axis, last axis first."""
-    if padding == "valid":
-        pairs = [(0, 0)] * len(kernel_size)
-    elif padding == "same":
-        totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
-        pairs = [(t // 2, t - t // 2) for t in totals]
-    else:
-        pairs = [(p, p) for p in padding]
-    return tuple(amount for pair in reversed(pairs) for amount in pair)
 
 
 def _accumulate(layer, grad_weight, grad_bias) -> None:
@@ -215,10 +202,10 @@ class _ConvTransposeNd(Module):
         in_channels, out_channels, groups = _channels(op, in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f"{op}: only padding_mode='zeros' is supported (as in torch), got padding_mode={padding_mode!r}")
-        kernel_size = _check.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
+        kernel_size = checks.int_tuple(op, "kernel_size", kernel_size, n, minimum=1)
         stride, padding, output_padding, dilation = _transposed_arguments(op, n, stride, padding, output_padding,
                                                                           dilation)
-        dtype = _float_dtype(op, dtype)
+        dtype = checks.float_dtype(op, dtype)
 
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
@@ -227,21 +214,21 @@ class _ConvTransposeNd(Module):
         rng = np.random.default_rng(rng)
         shape = (in_channels, out_channels // groups) + kernel_size
         bound = 1.0 / math.sqrt(shape[1] * math.prod(kernel_size))
-        self.weight = Parameter(_uniform(rng, bound, shape, dtype))
-        self.bias = Parameter(_uniform(rng, bound, out_channels, dtype)) if bias else None
+        self.weight = Parameter(uniform(rng, bound, shape, dtype))
+        self.bias = Parameter(uniform(rng, bound, out_channels, dtype)) if bias else None
 
     def _ops(self):
         name = f"conv_transpose{self.dims}d"
-        return _op(name), _op(name + "_backward")
+        return functional_op(name), functional_op(name + "_backward")
 
     def _output_padding(self, x, output_size) -> tuple[int, ...]:
         """torch's ``_output_padding``: the constructor's, or the one ``output_size`` implies."""
         if output_size is None:
             return self.output_padding
         op, n = type(self).__name__, self.dims
-        _check.float_array(op, "input", x)
+        checks.float_array(op, "input", x)
         sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,)
-        if not all(_check.is_int(v) for v in sizes):
+        if not all(checks.is_int(v) for v in sizes):
             raise TypeError(f"{op}: output_size must be a sequence of ints, got output_size={output_size!r}")
         lead = 2 if x.ndim == n + 2 else 1
         if len(sizes) == lead + n:

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from .. import _check
-from .module import Module, Parameter, _float_dtype, _op, _uniform
+from .. import checks
+from .module import Module, Parameter, functional_op, uniform
 
 
 class Linear(Module):
@@ -25,24 +25,24 @@ class Linear(Module):
         super().__init__()
         op = type(self).__name__
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if _check.int_arg(op, name, value) < 0:
+            if checks.int_arg(op, name, value) < 0:
                 raise ValueError(f"{op}: {name} must be non-negative, got {name}={value}")
-        dtype = _float_dtype(op, dtype)
+        dtype = checks.float_dtype(op, dtype)
         self.in_features, self.out_features = int(in_features), int(out_features)
         rng = np.random.default_rng(rng)
         bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
-        self.weight = Parameter(_uniform(rng, bound, (self.out_features, self.in_features), dtype))
-        self.bias = Parameter(_uniform(rng, bound, self.out_features, dtype)) if bias else None
+        self.weight = Parameter(uniform(rng, bound, (self.out_features, self.in_features), dtype))
+        self.bias = Parameter(uniform(rng, bound, self.out_features, dtype)) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         bias = None if self.bias is None else self.bias.data
-        y = _op("linear")(x, self.weight.data, bias)
+        y = functional_op("linear")(x, self.weight.data, bias)
         self._saved_for_backward = (x, bias)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, bias = self._saved()
-        grad_input, grad_weight, grad_bias = _op("linear_backward")(grad_output, x, self.weight.data, bias)
+        grad_input, grad_weight, grad_bias = functional_op("linear_backward")(grad_output, x, self.weight.data, bias)
         self.weight.accumulate(grad_weight)
         if self.bias is not None:
             self.bias.accumulate(grad_bias)
@@ -58,13 +58,13 @@ class _Elementwise(Module):
     fn = ""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y = _op(self.fn)(x)
+        y = functional_op(self.fn)(x)
         self._saved_for_backward = (x,)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         (x,) = self._saved()
-        (grad_input,) = _op(self.fn + "_backward")(grad_output, x)
+        (grad_input,) = functional_op(self.fn + "_backward")(grad_output, x)
         return grad_input
 
 
@@ -105,8 +105,8 @@ class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         op = type(self).__name__
-        self.start_dim = _check.int_arg(op, "start_dim", start_dim)
-        self.end_dim = _check.int_arg(op, "end_dim", end_dim)
+        self.start_dim = checks.int_arg(op, "start_dim", start_dim)
+        self.end_dim = checks.int_arg(op, "end_dim", end_dim)
 
     def _output_shape(self, shape) -> tuple[int, ...]:
         op, ndim = type(self).__name__, max(len(shape), 1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _check
-from .module import Module, _op
+from .. import checks
+from .module import Module, functional_op
 
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -34,7 +34,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
-        loss = _op(self.fn)(input, target, reduction=self.reduction)
+        loss = functional_op(self.fn)(input, target, reduction=self.reduction)
         self._saved_for_backward = (input, target)
         return loss
 
@@ -48,7 +48,7 @@ class _Loss(Module):
                 raise ValueError(f"{op}: with reduction='none' the loss is not a scalar; grad_output must be an "
                                  f"array of its shape, got grad_output={grad_output!r}")
             grad_output = np.asarray(grad_output, dtype=input.dtype)
-        return _op(self.fn + "_backward")(grad_output, input, target, reduction=self.reduction)[0]
+        return functional_op(self.fn + "_backward")(grad_output, input, target, reduction=self.reduction)[0]
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
@@ -75,7 +75,7 @@ class CrossEntropyLoss(_Loss):
         op = type(self).__name__
         if weight is not None:
             raise ValueError(f"{op}: class weights are not implemented, got weight={weight!r}")
-        if not _check.is_int(ignore_index) or ignore_index != -100:
+        if not checks.is_int(ignore_index) or ignore_index != -100:
             raise ValueError(f"{op}: only torch's default ignore_index=-100 is implemented, got ignore_index={ignore_index!r}")
         if label_smoothing != 0.0:
             raise ValueError(f"{op}: label smoothing is not implemented, got label_smoothing={label_smoothing!r}")

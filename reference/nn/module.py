@@ -1,5 +1,6 @@
-"""The base of every layer: :class:`Parameter`, :class:`Module`, and the private helpers the
-layers share (picking a functional op by name, torch's uniform initialisation, the dtype rule).
+"""The base of every layer: :class:`Parameter`, :class:`Module`, and the two helpers the layers
+share: :func:`functional_op` (a functional op by name) and :func:`uniform` (torch's uniform
+initialisation).
 
 A :class:`Module` computes ``forward(x)`` and, from ``∂E/∂y``, ``backward(grad_output)``: it
 returns ``∂E/∂x`` and *adds* ``∂E/∂θ`` to each parameter's ``.grad``; see :mod:`reference.nn`.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _check
 from .. import functional as F
 
 
@@ -128,22 +128,11 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
-def _op(name: str):
+def functional_op(name: str):
     """``reference.functional.NAME`` (layers pick their op by name: ``max_pool{dims}d``, ...)."""
     return getattr(F, name)
 
 
-def _uniform(rng: np.random.Generator, bound: float, shape, dtype) -> np.ndarray:
+def uniform(rng: np.random.Generator, bound: float, shape, dtype) -> np.ndarray:
     """``U(−bound, bound)`` draws in float64 from ``rng``, rounded to ``dtype``."""
     return rng.uniform(-bound, bound, shape).astype(dtype)
-
-
-def _float_dtype(op: str, dtype) -> np.dtype:
-    """float32 (also for None, torch's default) or float64; anything else is refused."""
-    try:
-        resolved = np.dtype(np.float32 if dtype is None else dtype)
-    except TypeError:
-        resolved = np.dtype(object)
-    if resolved not in _check.FLOAT_DTYPES:
-        raise TypeError(f"{op}: dtype must be float32 or float64, got dtype={dtype!r}")
-    return resolved

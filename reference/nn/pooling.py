@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..pooling import check_divisor_override, check_flag, check_window
-from .module import Module, _op
+from .module import Module, functional_op
 
 
 class _MaxPoolNd(Module):
@@ -38,14 +38,14 @@ class _MaxPoolNd(Module):
 
     def forward(self, x: np.ndarray):
         """``x`` ``(N, C, *L)`` or ``(C, *L)`` → ``(N, C, *L_out)``, and the indices if asked."""
-        result = _op(f"max_pool{self.dims}d")(x, *self._args(), self.return_indices)
+        result = functional_op(f"max_pool{self.dims}d")(x, *self._args(), self.return_indices)
         self._saved_for_backward = (x,)
         return result
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``∂E/∂y`` (of the output, not the indices) → ``∂E/∂x``."""
         (x,) = self._saved()
-        (grad_input,) = _op(f"max_pool{self.dims}d_backward")(grad_output, x, *self._args())
+        (grad_input,) = functional_op(f"max_pool{self.dims}d_backward")(grad_output, x, *self._args())
         return grad_input
 
     def extra_repr(self) -> str:
@@ -99,13 +99,13 @@ class _AvgPoolNd(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C, *L)`` or ``(C, *L)`` → ``(N, C, *L_out)`` or ``(C, *L_out)``."""
-        y = _op(f"avg_pool{self.dims}d")(x, *self._args())
+        y = functional_op(f"avg_pool{self.dims}d")(x, *self._args())
         self._saved_for_backward = (x,)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         (x,) = self._saved()
-        (grad_input,) = _op(f"avg_pool{self.dims}d_backward")(grad_output, x, *self._args())
+        (grad_input,) = functional_op(f"avg_pool{self.dims}d_backward")(grad_output, x, *self._args())
         return grad_input
 
     def extra_repr(self) -> str:

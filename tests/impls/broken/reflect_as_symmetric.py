@@ -10,6 +10,7 @@ Revealed by: the output of every reflect case with a positive pad
 """
 import numpy as np
 
+from reference import checks as _checks
 from reference import functional as _ref
 from reference import padding as _padding
 from reference.functional import *  # noqa: F401,F403  (conv is unaffected)
@@ -38,7 +39,7 @@ def pad_backward(grad_output, input, pad, mode="constant", value=None):
     if mode != "reflect":
         return _ref.pad_backward(grad_output, input, pad, mode, value)
     pairs, out_shape = _padding.plan("pad_backward", input, pad, mode, value)
-    grad = _padding.check_grad_output("pad_backward", grad_output, input, out_shape)
+    grad = _checks.grad_output("pad_backward", grad_output, input, out_shape)
     for axis, left, right in pairs:
         grad = _padding.scatter_axis(grad, axis, _source(input.shape[axis], left, right, mode), input.shape[axis])
     return (grad.copy() if grad is grad_output else grad,)

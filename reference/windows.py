@@ -31,9 +31,21 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
+def size(shape) -> int:
+    """Number of entries of an array of ``shape`` (``|out|``, ``|k|`` in the docstrings)."""
+    return int(np.prod(shape))
+
+
 def output_length(length: int, kernel: int, stride: int, dilation: int) -> int:
     """⌊(L − d·(k − 1) − 1)/s⌋ + 1 whole windows fit in ``length`` positions."""
     return (length - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def first_read(starts: np.ndarray, kernel: int, dilation: int, length: int):
+    """For windows starting at ``starts`` along one axis: the first tap ``p`` with ``start + p·d ≥ 0``
+    and whether that tap lies inside ``[0, L)`` (whether the window reads the input at all)."""
+    p = (np.maximum(-starts, 0) + dilation - 1) // dilation
+    return p, (p < kernel) & (starts + p * dilation < length)
 
 
 def windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:

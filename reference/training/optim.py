@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .nn.module import Parameter
+from ..nn.module import Parameter
 
 
 def _number(name: str, value) -> float:

@@ -24,8 +24,8 @@ import os
 
 import numpy as np
 
-from . import _check
-from . import nn
+from .. import checks
+from .. import nn
 
 CONFIG_KEY = "__config__"
 
@@ -44,12 +44,12 @@ def lenet(image_shape=(1, 8, 8), classes=10, channels=(16, 32), hidden=128, kern
     op = "lenet"
     if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
         raise ValueError(f"{op}: image_shape must be (C, H, W), got image_shape={image_shape!r}")
-    in_channels, height, width = (_check.int_arg(op, "image_shape", v) for v in image_shape)
+    in_channels, height, width = (checks.int_arg(op, "image_shape", v) for v in image_shape)
     if not isinstance(channels, (tuple, list)) or len(channels) != 2:
         raise ValueError(f"{op}: channels must be a pair (c1, c2), got channels={channels!r}")
-    c1, c2 = (_check.int_arg(op, "channels", v) for v in channels)
+    c1, c2 = (checks.int_arg(op, "channels", v) for v in channels)
     for name, value in (("classes", classes), ("hidden", hidden), ("kernel_size", kernel_size)):
-        if _check.int_arg(op, name, value) <= 0:
+        if checks.int_arg(op, name, value) <= 0:
             raise ValueError(f"{op}: {name} must be positive, got {name}={value!r}")
     if min(in_channels, c1, c2) <= 0:
         raise ValueError(f"{op}: channel counts must be positive, got image_shape={image_shape!r}, "

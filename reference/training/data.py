@@ -29,8 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _check
-from .nn.module import _float_dtype
+from .. import checks
 
 IDX_TYPES = {
     0x08: np.dtype(">u1"),
@@ -112,7 +111,7 @@ def stratified_split(labels: np.ndarray, val_fraction: float = 0.2, test_fractio
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(f"{op}: val_fraction + test_fraction must be below 1 to leave training data, got "
                          f"val_fraction={val_fraction}, test_fraction={test_fraction}")
-    if _check.int_arg(op, "seed", seed) < 0:
+    if checks.int_arg(op, "seed", seed) < 0:
         raise ValueError(f"{op}: seed must be non-negative, got seed={seed}")
     rng = np.random.default_rng(seed)
     parts: tuple[list, list, list] = ([], [], [])
@@ -136,7 +135,7 @@ def load_digits(dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 handwritten digits: images ``(1797, 1, 8, 8)`` in [0, 1] (the 0…16
     grey levels over 16) in ``dtype``, and int64 labels ``(1797,)``. Needs scikit-learn: a missing
     one is an ``ImportError`` that says to ``pip install .[digits]``."""
-    dtype = _float_dtype("load_digits", dtype)
+    dtype = checks.float_dtype("load_digits", dtype)
     try:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError as exc:
@@ -234,7 +233,7 @@ def mnist(directory, seed: int = 0, val_fraction: float = 1 / 6, dtype=np.float3
     part is t10k, and the training files are split by :func:`stratified_split` (no test share)
     into training and validation (``val_fraction`` of it: 10,000 of 60,000 by default)."""
     op = "mnist"
-    dtype = _float_dtype(op, dtype)
+    dtype = checks.float_dtype(op, dtype)
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{op}: directory={directory!r} is not a folder")

@@ -65,8 +65,31 @@ def int_tuple(op: str, name: str, value, n: int, minimum: int) -> tuple[int, ...
     return tuple(int(v) for v in items)
 
 
+def float_dtype(op: str, dtype) -> np.dtype:
+    """float32 (also for None, torch's default) or float64; anything else is refused."""
+    try:
+        resolved = np.dtype(np.float32 if dtype is None else dtype)
+    except TypeError:
+        resolved = np.dtype(object)
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: dtype must be float32 or float64, got dtype={dtype!r}")
+    return resolved
+
+
 def rank(op: str, name: str, array: np.ndarray, allowed: tuple[int, ...]) -> int:
     if array.ndim not in allowed:
         ranks = " or ".join(str(r) for r in allowed)
         raise ValueError(f"{op}: {name} must have {ranks} dimensions, got {name}.shape={array.shape}")
     return array.ndim
+
+
+def grad_output(op: str, grad_output, input, shape) -> np.ndarray:
+    """What every backward checks of its upstream gradient: an array of the input's float
+    dtype and of the forward output's ``shape``. Returned as given."""
+    float_array(op, "grad_output", grad_output)
+    same_dtype(op, grad_output=grad_output, input=input)
+    if grad_output.shape != shape:
+        raise ValueError(
+            f"{op}: grad_output must have the output's shape {shape}, got grad_output.shape={grad_output.shape}"
+        )
+    return grad_output

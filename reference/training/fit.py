@@ -39,9 +39,9 @@ from typing import Callable
 
 import numpy as np
 
-from . import _check
-from . import functional as F
-from . import nn
+from .. import checks
+from .. import functional as F
+from .. import nn
 
 LOSSES = ("cross_entropy", "mse")
 
@@ -99,7 +99,7 @@ def summed_loss(loss: str, output: np.ndarray, labels: np.ndarray) -> float:
 
 class Learner:
     """The reference learner: ``net`` (a ``reference.nn`` module giving ``(N, K)`` scores), its
-    optimiser (``reference.optim.SGD``) and the loss named ``loss``. ``eval_batch`` bounds how many
+    optimiser (``reference.training.optim.SGD``) and the loss named ``loss``. ``eval_batch`` bounds how many
     samples :meth:`evaluate` feeds through the network at once (memory, not results)."""
 
     def __init__(self, net: nn.Module, optimiser, loss: str = "cross_entropy", classes: int = 10,
@@ -152,7 +152,7 @@ class EarlyStopping:
     more than ``min_delta`` (``patience=None``: never stops; the best epoch is still tracked)."""
 
     def __init__(self, patience: int | None = 5, min_delta: float = 0.0):
-        if patience is not None and _check.int_arg("EarlyStopping", "patience", patience) < 1:
+        if patience is not None and checks.int_arg("EarlyStopping", "patience", patience) < 1:
             raise ValueError(f"EarlyStopping: patience must be a positive int or None, got patience={patience!r}")
         if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not min_delta >= 0:
             raise ValueError(f"EarlyStopping: min_delta must be a non-negative number, got min_delta={min_delta!r}")
@@ -207,7 +207,7 @@ def fit(learner, train, val, *, epochs: int, batch_size: int, rng: np.random.Gen
     step, steps, loss)`` is called after every step and ``on_epoch(Epoch)`` after every epoch,
     both 1-based. Returns the :class:`History`; the learner ends with the best epoch's weights."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if _check.int_arg("fit", name, value) < 1:
+        if checks.int_arg("fit", name, value) < 1:
             raise ValueError(f"fit: {name} must be a positive int, got {name}={value!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"fit: rng must be a numpy.random.Generator, got rng={rng!r}")
