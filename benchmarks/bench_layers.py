@@ -191,9 +191,22 @@ def table(rows, totals) -> str:
     return "\n".join(lines)
 
 
+def blas_kernel() -> str:
+    """NumPy's BLAS library, version and the kernel it picked for this CPU, as threadpoolctl
+    reports them (OpenBLAS chooses its kernels at load time: 'Haswell', 'SkylakeX', ...)."""
+    if not HAVE_THREADPOOLCTL:
+        return "unknown (threadpoolctl not installed)"
+    from threadpoolctl import threadpool_info
+
+    found = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+             for i in threadpool_info() if i.get("user_api") == "blas"]
+    return ", ".join(found) or "none found"
+
+
 def environment(threads: int) -> dict:
     return dict(
         threads=threads,
+        blas=blas_kernel(),
         blas_threads_via="threadpoolctl" if HAVE_THREADPOOLCTL else "OPENBLAS_NUM_THREADS",
         openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
         numpy=np.__version__,
@@ -239,7 +252,8 @@ def main(argv=None) -> int:
 
         threadpool_limits(args.threads)
     env = environment(args.threads)
-    print(f"threads {env['threads']} (BLAS via {env['blas_threads_via']}), OPENBLAS_CORETYPE={env['openblas_coretype']}, "
+    print(f"BLAS {env['blas']}; threads {env['threads']} (BLAS via {env['blas_threads_via']}), "
+          f"OPENBLAS_CORETYPE={env['openblas_coretype']}, "
           f"numpy {env['numpy']}, torch {env['torch']}, {env['cpu_count']} CPUs, load average {env['load_average']:.2f}")
     rows, totals = run(args)
     print(table(rows, totals))
