@@ -33,7 +33,7 @@ import reference.activations as A
 import reference.definitional_dense as DD
 import reference.dense as DN
 import reference.losses as L
-from crosscheck.tolerance import excess, tolerance
+from crosscheck.checking.tolerance import excess, tolerance
 
 VECTORISED = {name: getattr(m, name) for m in (DN, A, L) for name in dir(m) if not name.startswith("_")}
 TORCH = {
@@ -312,7 +312,7 @@ def _tiny(dtype):
 def _linear_tol(case, arrays, grad, truth, grads, dtype):
     """linear is multilinear: each entry of y and of every gradient is a sum of ``n`` products,
     so a direct summation in any order and blocking is within ``(n + 1)·eps·Σ|terms|`` of exact
-    (the harness's proven bound, :mod:`crosscheck.tolerance`). ``n`` and ``Σ|terms|`` per entry
+    (the harness's proven bound, :mod:`crosscheck.checking.tolerance`). ``n`` and ``Σ|terms|`` per entry
     come from torch on arrays of ones and on absolute values."""
     ones, absolute = ([None if a is None else f(a) for a in arrays] for f in (np.ones_like, np.abs))
     count, count_grads, _ = _torch("linear", ones, {}, np.ones_like(grad))

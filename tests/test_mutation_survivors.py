@@ -20,10 +20,10 @@ import torch.nn.functional as T
 
 import reference.functional as F
 from crosscheck import Case, cases_for, run_case
-from crosscheck.ops import OPS
-from crosscheck.report import format_failure
-from crosscheck.table import invalid_cases
-from crosscheck.table_layers import invalid_layer_cases
+from crosscheck.specs import OPS
+from crosscheck.gate.report import format_failure
+from crosscheck.cases.conv_table import invalid_cases
+from crosscheck.cases.layer_table import invalid_layer_cases
 from reference import _windows, conv, conv_transpose, definitional_dense, pooling
 
 # --- the op factories, run at test time ------------------------------------------------------

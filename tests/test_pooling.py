@@ -17,7 +17,7 @@ import torch.nn.functional as T
 
 import reference.definitional_pooling as D
 import reference.pooling as P
-from crosscheck.tolerance import excess, tolerance
+from crosscheck.checking.tolerance import excess, tolerance
 
 DTYPES = ["float64", "float32"]
 
@@ -145,7 +145,7 @@ def assert_within_bound(got, want, count, magnitude, what):
     """Why a tolerance: the reference sums one axis at a time, forward and backward, torch
     window by window in row-major order, so an output (or an input position covered by
     several windows) gets the same terms summed in another order. Each entry is a sum of at most ``count`` (the kernel volume) terms ``x/D``
-    or ``gy/D``; crosscheck.tolerance proves ``(n + 1)·eps·Σ|terms|`` for a sum of ``n`` terms
+    or ``gy/D``; crosscheck.checking.tolerance proves ``(n + 1)·eps·Σ|terms|`` for a sum of ``n`` terms
     in any order, and the division by ``D`` is one more rounding, so ``n = count + 1``."""
     assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, got.dtype, want.shape, want.dtype)
     tol = tolerance(count + 1, magnitude, got.dtype)
@@ -158,7 +158,7 @@ def assert_max_grad(got, want, index, grad, dims, what):
     """Exact where an input received at most one upstream entry (a selection copies it);
     where overlapping windows picked the same input, the reference adds the shares axis by
     axis, torch window by window, in another order, so those sums of ``n`` terms get the proven
-    ``(n + 1)·eps·Σ|terms|`` (crosscheck.tolerance)."""
+    ``(n + 1)·eps·Σ|terms|`` (crosscheck.checking.tolerance)."""
     assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, got.dtype, want.shape, want.dtype)
     planes, plane = int(np.prod(got.shape[:-dims])), int(np.prod(got.shape[-dims:]))
     target = (index.reshape(planes, -1) + np.arange(planes)[:, None] * plane).ravel() if planes else index.ravel()

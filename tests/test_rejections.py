@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import reference.functional as F
-from crosscheck.table import invalid_cases
-from crosscheck.table_layers import invalid_layer_cases
+from crosscheck.cases.conv_table import invalid_cases
+from crosscheck.cases.layer_table import invalid_layer_cases
 
 INVALID = [case for case in invalid_cases() + invalid_layer_cases() for case in (case.with_dtype("float64"), case.with_dtype("float32"))]
 

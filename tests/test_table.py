@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from crosscheck.compare import torch_rejection
-from crosscheck.table import cases_for, conv_grid, invalid_cases, named_cases, named_transpose_cases
-from crosscheck.table_layers import invalid_layer_cases, named_layer_cases
+from crosscheck.oracle import torch_rejection
+from crosscheck.cases import cases_for
+from crosscheck.cases.conv_table import conv_grid, invalid_cases, named_cases, named_transpose_cases
+from crosscheck.cases.layer_table import invalid_layer_cases, named_layer_cases
 
 
 @pytest.mark.parametrize("case", invalid_cases() + invalid_layer_cases(), ids=lambda c: c.id)

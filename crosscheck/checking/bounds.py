@@ -6,18 +6,18 @@ arguments, the upstream gradient, and torch's float64 output and gradients; and 
 tolerance of the output and of each gradient (None where the gradient is None). Bounds
 that measure sums by rerunning the op take ``run``, the float64 oracle that reruns it
 (torch by default; the tests of the two reference tiers pass the loop tier instead).
+:data:`BOUNDS` says which bound holds each op of the contract.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..oracle import torch_forward_backward
 from .tolerance import tolerance
 
 
 def torch_run(case, arrays, grad_output):
     """The op's output and gradients from torch in float64."""
-    from .compare import torch_forward_backward
-
     result = torch_forward_backward(case.op, arrays, case.kwargs, grad_output)
     return result.output, result.grads
 
@@ -31,7 +31,7 @@ def _aux(case, arrays, grad_output, transform, grad_transform, run):
 def multilinear(case, arrays, grad_output, truth, grads, run=torch_run):
     """For ops whose every result entry is a sum of products of argument entries (conv,
     pad, linear, average pooling): ``(n + 1)·eps·Σ|terms|``, with ``Σ|terms|`` measured by a run
-    on absolute values and ``n`` by a run on ones (see :mod:`crosscheck.tolerance`)."""
+    on absolute values and ``n`` by a run on ones (see :mod:`crosscheck.checking.tolerance`)."""
     mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs, run)
     count, count_grads = _aux(case, arrays, grad_output, lambda _, a: np.ones_like(a), np.ones_like, run)
     dtype = case.dtype
@@ -163,3 +163,20 @@ def cross_entropy(case, arrays, grad_output, truth, grads):
     with np.errstate(invalid="ignore"):
         grad_tol = 2 * eps * scale * (1 + p * (n + 2 + gap + log_total + budget))
     return out, [grad_tol, None]
+
+
+BOUNDS = {
+    **{f"{family}{d}d": multilinear for family in ("conv", "conv_transpose") for d in (1, 2, 3)},
+    "pad": multilinear,
+    **{f"max_pool{d}d": selection for d in (1, 2, 3)},
+    **{f"avg_pool{d}d": averaging for d in (1, 2, 3)},
+    "linear": multilinear,
+    "relu": selection,
+    "sigmoid": smooth_elementwise,
+    "tanh": smooth_elementwise,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "mse_loss": mse_loss,
+    "cross_entropy": cross_entropy,
+}
+"""The bound of each op's results: op name -> bound function."""

@@ -30,10 +30,11 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
-from .compare import Failure, Outcome, call, compare_exact, compare_quantity, expect_rejection
-from .module_bounds import (COPIES, LOSSES, MAX_POOLS, MULTILINEAR, _abs64, _ambiguous, _Call, _depths, _first,
+from ..checking.compare import call, compare_exact, compare_quantity, expect_rejection
+from ..checking.outcome import Failure, Outcome
+from ..checking.tolerance import tolerance
+from .bounds import (COPIES, LOSSES, MAX_POOLS, MULTILINEAR, _abs64, _ambiguous, _Call, _depths, _first,
                             _Frozen, _frozen, _gamma2, _leaves, _loss_bounds, _pool_params, _run_net)
-from .tolerance import tolerance
 
 
 @dataclass

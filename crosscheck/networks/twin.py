@@ -16,7 +16,7 @@ import torch
 
 from reference import nn
 
-from .modules import _load_twin
+from .compare import _load_twin
 
 TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 

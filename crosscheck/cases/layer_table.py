@@ -1,6 +1,6 @@
 """Cases for the layers around the convolutions: pooling, linear, activations and losses.
 
-Same rules as :mod:`crosscheck.table`: named cases pin one behaviour each (the ceil-mode
+Same rules as :mod:`crosscheck.cases.conv_table`: named cases pin one behaviour each (the ceil-mode
 last-window rule, ties, NaN, large logits, ...), the grids are drawn from a fixed seed per
 axis, and torch decides at run time which calls are valid.
 """
@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .cases import Case, linear_case, loss_case, pool_case, unary_case
+from .builders import linear_case, loss_case, pool_case, unary_case
+from .case import Case
 
 INT, SPECIAL, LARGE = {"input": "integers"}, {"input": "specials"}, {"input": "large"}
 
@@ -83,7 +84,7 @@ def invalid_layer_cases() -> list[Case]:
     return [replace(c, invalid=True, blame=b) for c, b in zip(cases, blames)]
 
 
-def _every_window_reads_input(length, kernel, stride, padding, dilation, ceil_mode) -> bool:
+def every_window_reads_input(length, kernel, stride, padding, dilation, ceil_mode) -> bool:
     """False when some window reads padding alone: torch 2.13 then indexes outside the input
     plane (wrong indices, gradients written into the next plane, heap corruption), a call
     the reference refuses (README, deviations) and the grid must not hand to torch."""
@@ -112,7 +113,7 @@ def pool_grid(kind: str, dims: int, count: int, seed: int = 0) -> list[Case]:
         kwargs = dict(stride=stride, padding=padding[0] if len(set(padding)) == 1 else padding,
                       ceil_mode=bool(rng.random() < 0.4))
         steps = kernel if stride is None else stride
-        if not all(_every_window_reads_input(n, k, s, p, d, kwargs["ceil_mode"])
+        if not all(every_window_reads_input(n, k, s, p, d, kwargs["ceil_mode"])
                    for n, k, s, p, d in zip(length, kernel, steps, padding, dilation)):
             continue
         if kind == "max":

@@ -50,8 +50,8 @@ import torch
 from reference.fit import one_hot
 from reference.nn import CrossEntropyLoss, MSELoss
 
-from .modules import compare_network
-from .sgd_bound import SGDDeviationBound, _gamma
+from .compare import compare_network
+from .sgd_bound import SGDDeviationBound, gamma
 from .twin import torch_twin
 
 
@@ -187,7 +187,7 @@ class Lockstep:
                 ratio = (float(over.max()), name)
         loss_tol = scale * float(np.max(outcome.bounds["loss"][1])) + drift
         if scale != 1.0:
-            loss_tol += 2 * _gamma(1, self.dtype) * abs(ref_loss)
+            loss_tol += 2 * gamma(1, self.dtype) * abs(ref_loss)
         local = "passed" if outcome.status == "passed" else str(outcome)
         self.steps.append(StepRecord(len(self.steps) + 1, self._epoch, ref_loss, torch_loss, loss_tol,
                                      *deviation, *ratio, sum(outcome.ambiguous.values()), local))

@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _gamma(n: int, dtype) -> float:
+def gamma(n: int, dtype) -> float:
+    """``γ(n) = n·u/(1 − n·u)``, ``u = eps/2``: the relative error that ``n`` roundings can add up to."""
     u = float(np.finfo(dtype).eps) / 2
     return n * u / (1 - n * u)
 
@@ -47,7 +48,7 @@ class SGDDeviationBound:
 
     def __init__(self, names, dtype, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         self.lr, self.mu, self.tau, self.wd, self.nesterov = lr, momentum, dampening, weight_decay, nesterov
-        self.g2 = 2 * _gamma(2, dtype)  # both sides' rounding of a two-rounding line
+        self.g2 = 2 * gamma(2, dtype)  # both sides' rounding of a two-rounding line
         self.E = {name: 0.0 for name in names}
         self.M = {name: None for name in names}
 
