@@ -1,4 +1,4 @@
-"""The tolerances of the module twin check (:mod:`crosscheck.modules`), derived: the proven
+"""The tolerances of the module twin check (:mod:`crosscheck.networks.compare`), derived: the proven
 bound of one multilinear leaf and, for anything else, the layer-by-layer depths, the linearised
 magnitude run, the losses' bounds and the decisions that rounding may flip.
 
@@ -6,7 +6,7 @@ Tolerances
 ----------
 **A multilinear leaf** (``Conv*``, ``ConvTranspose*``, ``Linear``, ``Flatten``): every entry of
 every result is a sum of products of entries of the arrays, so the proven entrywise bound of
-:mod:`crosscheck.tolerance` applies: ``(n + 1)·eps·Σ|terms|``, ``Σ|terms|`` from a torch run on
+:mod:`crosscheck.checking.tolerance` applies: ``(n + 1)·eps·Σ|terms|``, ``Σ|terms|`` from a torch run on
 ``|params|, |input|, |grad_output|`` and ``n`` from a run on ones.
 
 **Anything else** (``ReLU``, ``MaxPool*``, ``AvgPool*``, ``Sigmoid``, ``Tanh``, the losses, and any
@@ -41,10 +41,10 @@ layers' own depths along the way (each ``d`` below is an ``n``-term sum's ``n`` 
                                     its input's shape); backward: the same for ∂E/∂x; a weight
                                     or bias gradient: max terms per entry + 1 (N·L_out + 1 ...)
     AvgPool                         |k| + 2 both ways (|k| − 1 adds, a divide, the store; as
-                                    crosscheck.bounds.averaging)
+                                    crosscheck.checking.bounds.averaging)
     MaxPool                         0 forward (a copy); |k| backward (overlapping windows add)
     ReLU, Flatten                   0 (copies and selections)
-    Sigmoid, Tanh                   8 forward (crosscheck.bounds.smooth_elementwise's 8·eps·|y|
+    Sigmoid, Tanh                   8 forward (crosscheck.checking.bounds.smooth_elementwise's 8·eps·|y|
                                     is 4 eps of error with a factor 2); 4 backward (g·(1 − y)·y)
 
     D_output = D_f = Σ forward depths;   D_grad_input = D_f + D_L + D_b;
@@ -66,7 +66,7 @@ reference's) and is a factor-2 margin in float32. float64 stays tight: for the i
   ``S_e = max_c A_y[e, c]`` (its logits' scale; the loss itself has no meaningful magnitude run,
   ``log Σ exp`` of magnitudes bounds nothing): ``ℓ = log_softmax(y)`` moves by at most
   ``2·max_c |δy|`` (the row sums of ``|∂ℓ/∂y|`` are ≤ 2) and has its own error
-  ``4u·(6·S_e + 3·log C + C + 3)`` (:func:`crosscheck.bounds.log_softmax` with
+  ``4u·(6·S_e + 3·log C + C + 3)`` (:func:`crosscheck.checking.bounds.log_softmax` with
   ``|y − m| ≤ 2S_e``, ``|log Σ| ≤ log C``, ``|ℓ| ≤ 2S_e + log C``), so
 
       L_e within u·T_e,   T_e = (2·D_f + 24)·S_e + 12·log C + 4C + 12,
@@ -82,271 +82,208 @@ are within the sum of their bounds, may legitimately go the other way in float32
 gradients differ by O(1) where no tolerance can follow. The check finds every such decision
 (from the same runs) and reports their count per layer in ``ModuleOutcome.ambiguous``, also
 in the failure's reason; a check with ambiguous decisions proves nothing about the gradients.
+
+The API
+-------
+:func:`leaf_bounds` (a multilinear leaf) and :func:`chain_bounds` (anything else) return, per
+quantity in the order the reference computes them, a :class:`QuantityBound`: torch's float64
+value, the tolerance and the number of ambiguous decisions it depends on. The layers' own parts
+of the derivation (depths, linearisations, decisions, the losses) are in
+:mod:`crosscheck.networks.layers`.
 """
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch.func import functional_call
 
-_NN = torch.nn
-MULTILINEAR = (_NN.Conv1d, _NN.Conv2d, _NN.Conv3d, _NN.ConvTranspose1d, _NN.ConvTranspose2d, _NN.ConvTranspose3d,
-               _NN.Linear)
-"""Leaves whose results are sums of products of their arrays (their depth comes from a ones-run)."""
-MAX_POOLS = (_NN.MaxPool1d, _NN.MaxPool2d, _NN.MaxPool3d)
-AVG_POOLS = (_NN.AvgPool1d, _NN.AvgPool2d, _NN.AvgPool3d)
-COPIES = (_NN.Flatten, _NN.Identity)
-SMOOTH = (_NN.Sigmoid, _NN.Tanh)
-LEAVES = MULTILINEAR + MAX_POOLS + AVG_POOLS + COPIES + SMOOTH + (_NN.ReLU,)
-LOSSES = (_NN.MSELoss, _NN.CrossEntropyLoss)
-
-# roundings (in units of u) that a term picks up in a layer, where they do not come from a
-# ones-run; the reasons are in the module docstring
-SMOOTH_FORWARD, SMOOTH_BACKWARD = 8, 4
-MSE_GRAD_DEPTH = 4  # d = y − t, ·g, /N, and the store
+from ..checking.tolerance import tolerance
+from .layers import (MAX_POOLS, Frozen, LeafCall, abs64, ambiguous_decisions, depths, first, frozen, gamma2, leaves,
+                     loss_bounds, pool_params, run_net)
 
 
-def _gamma2(depth: float, dtype) -> float:
-    """``2·γ(D) = 2·D·u/(1 − D·u)``: the reference's and the truth's first-order error together."""
-    u = float(np.finfo(dtype).eps) / 2
-    return 2 * depth * u / (1 - depth * u)
+@dataclass(frozen=True)
+class QuantityBound:
+    """What one compared quantity is held to: torch's value in float64 (the truth), the
+    entrywise tolerance (of the truth's shape; None: the result must equal the truth, as max
+    pooling's indices must), and how many decisions on its way lie within rounding of their
+    boundary (where that is not 0 the quantity may legitimately differ, see the module docstring)."""
 
-
-# --- networks: the layer-by-layer bound ---------------------------------------------------------
-
-def _ntuple(value, n):
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    return items * n if len(items) == 1 else items
-
-
-def _pool_params(module):
-    """``(dims, kernel, stride, padding, dilation)`` of a torch pooling module, as tuples."""
-    dims = int(type(module).__name__[-2])
-    kernel = _ntuple(module.kernel_size, dims)
-    stride = kernel if module.stride is None or module.stride == () else _ntuple(module.stride, dims)
-    dilation = _ntuple(getattr(module, "dilation", 1), dims)
-    return dims, kernel, stride, _ntuple(module.padding, dims), dilation
+    truth: np.ndarray
+    tolerance: np.ndarray | None
+    ambiguous: int = 0
 
 
 @dataclass
-class _Call:
-    """One call of a leaf in the truth run: its input ``z`` and output ``y`` (float64, detached)."""
+class Bounds:
+    """The bound of every quantity of one check, in the order the reference computes them
+    (``output``, ``indices``, ``loss``, ``grad_net_output``, ``grad_input``, ``grad_<key>``, those
+    that apply), the upstream gradient both sides' backward is given, and the ambiguous
+    decisions per layer (its state-dict prefix, or its type for a lone layer)."""
 
-    module: torch.nn.Module
-    name: str
-    z: torch.Tensor
-    y: torch.Tensor
-    index: torch.Tensor | None = None  # max pooling: the truth's argmax (flat offsets per plane)
-    a_in: torch.Tensor | None = None  # the magnitude run's input to this call
-
-
-def _leaves(torch_net) -> dict:
-    """``{module: name}`` of the leaves; refuses what the layer-by-layer bound does not cover."""
-    names = {}
-    for name, module in torch_net.named_modules():
-        if any(True for _ in module.children()):
-            if not isinstance(module, _NN.Sequential):
-                raise ValueError(f"compare: no error bound for container {type(module).__name__} ({name!r}): "
-                                 "only torch.nn.Sequential, whose forward just composes its children")
-        elif not isinstance(module, LEAVES):
-            raise ValueError(f"compare: no error bound for torch.nn.{type(module).__name__} ({name!r})")
-        else:
-            names[module] = name or type(module).__name__
-    return names
+    quantities: dict
+    upstream: np.ndarray
+    ambiguous: dict = field(default_factory=dict)
 
 
-def _hooked(torch_net, hook):
-    names = _leaves(torch_net)
-    return names, [m.register_forward_hook(lambda mod, args, out: hook(mod, names[mod], args, out)) for m in names]
+def _bound(truth, tol, ambiguous=0) -> QuantityBound:
+    return QuantityBound(truth, np.broadcast_to(tol, np.shape(truth)), ambiguous)
 
 
-def _first(out):
-    return out[0] if isinstance(out, tuple) else out
+def _torch_run(torch_module, params: dict, x: np.ndarray, grad_output, dtype=np.float64):
+    """torch's output, input gradient and parameter gradients (by name), as float64 arrays.
+
+    ``params`` maps state_dict names to arrays; they replace the module's own for this call.
+    Returns ``(output, grad_input, {name: grad}, grad_output)``.
+    ``grad_output`` is an array, or a function of the output's shape that makes one.
+    """
+    names = [name for name, _ in torch_module.named_parameters()]
+    tensors = {k: torch.from_numpy(np.array(v, dtype=dtype)) for k, v in params.items()}
+    for name in names:
+        tensors[name].requires_grad_()
+    inp = torch.from_numpy(np.array(x, dtype=dtype)).requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = functional_call(torch_module, tensors, (inp,))
+    if callable(grad_output):
+        grad_output = grad_output(tuple(out.shape))
+    grads = torch.autograd.grad(
+        out, [inp] + [tensors[k] for k in names], torch.from_numpy(np.asarray(grad_output, dtype)), allow_unused=True
+    )
+    as_numpy = [None if g is None else g.numpy() for g in grads]
+    return out.detach().numpy(), as_numpy[0], dict(zip(names, as_numpy[1:])), grad_output
 
 
-def _flat_planes(t: torch.Tensor, dims: int) -> torch.Tensor:
-    return t.flatten(start_dim=t.ndim - dims) if dims > 1 else t
+def leaf_bounds(torch_module, params: dict, x: np.ndarray, seed) -> Bounds:
+    """The proven bound of one multilinear leaf (module docstring): ``(n + 1)·eps·Σ|terms|`` for
+    the output, the input gradient and every parameter gradient, on a standard normal upstream
+    gradient drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    truth, grad_x, grads, grad_output = _torch_run(
+        torch_module, params, x, lambda shape: rng.standard_normal(shape).astype(x.dtype)
+    )
+    magnitude, mag_x, mags, _ = _torch_run(torch_module, {k: np.abs(v) for k, v in params.items()}, np.abs(x),
+                                           np.abs(grad_output))
+    count, count_x, counts, _ = _torch_run(torch_module, {k: np.ones_like(v) for k, v in params.items()},
+                                           np.ones_like(x), np.ones_like(grad_output))
+    quantities = {"output": _bound(truth, tolerance(count, magnitude, x.dtype)),
+                  "grad_input": _bound(grad_x, tolerance(count_x, mag_x, x.dtype))}
+    for name, want in grads.items():
+        quantities["grad_" + name] = _bound(want, tolerance(counts[name], mags[name], x.dtype))
+    return Bounds(quantities, grad_output)
 
 
-def _run_net(torch_net, tensors, inp, hook):
-    """``torch_net`` on ``inp`` with ``tensors`` as parameters and ``hook`` on every leaf."""
-    if torch_net is None:
-        return inp
-    _, handles = _hooked(torch_net, hook)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return functional_call(torch_net, tensors, (inp,))
-    finally:
-        for handle in handles:
-            handle.remove()
+def _truth_run(torch_net, torch_loss, params: dict, x: np.ndarray, target, seed):
+    """torch in float64 on the same values, recording every leaf call: ``(truth, y, upstream,
+    calls)``, the truth of every quantity in the order the reference computes them, the net's
+    output ``y`` (the input for a lone loss), the upstream gradient (the loss's default 1.0 when
+    ``seed`` is None, else standard normal from ``seed``) and the :class:`LeafCall` of each leaf."""
+    calls: list[LeafCall] = []
 
+    def record(module, name, args, result):
+        z, y = args[0].detach(), first(result).detach()
+        index = None
+        if isinstance(module, MAX_POOLS):
+            dims, kernel, stride, padding, dilation = pool_params(module)
+            pool = getattr(torch.nn.functional, f"max_pool{dims}d")
+            index = pool(z, kernel, stride, padding, dilation, ceil_mode=module.ceil_mode, return_indices=True)[1]
+        calls.append(LeafCall(module, name, z, y, index))
 
-class _Frozen(torch.autograd.Function):
-    """A layer replaced, in the magnitude run, by its linearisation at the truth's values."""
-
-    @staticmethod
-    def forward(ctx, a_in, forward, backward):
-        ctx.backward_fn = backward
-        return forward(a_in)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return ctx.backward_fn(grad), None, None
-
-
-def _frozen(c: _Call, a_in: torch.Tensor):
-    """The magnitude run's (forward, backward) of a decision-making or smooth layer (table in
-    the module docstring); None for a layer that runs on magnitudes as it is."""
-    m = c.module
-    if isinstance(m, _NN.ReLU):
-        mask = (c.z > 0).to(c.z.dtype)
-        return (lambda a: a * mask), (lambda g: g * mask)
-    if isinstance(m, MAX_POOLS):
-        dims = _pool_params(m)[0]
-        index = _flat_planes(c.index, dims)
-
-        def gather(a):
-            return _flat_planes(a, dims).gather(-1, index).reshape(c.index.shape)
-
-        def scatter(g):
-            flat = torch.zeros_like(_flat_planes(a_in, dims))
-            return flat.scatter_add(-1, index, _flat_planes(g, dims)).reshape(a_in.shape)
-
-        return gather, scatter
-    if isinstance(m, SMOOTH):
-        sigmoid = isinstance(m, _NN.Sigmoid)
-        slope = c.y * (1 - c.y) if sigmoid else 1 - c.y * c.y
-        saved = {}
-
-        def forward(a):
-            saved["a_out"] = slope * a + c.y.abs()
-            return saved["a_out"]
-
-        return forward, (lambda g: g * (slope + (1 if sigmoid else 2) * saved["a_out"]))
-    return None
-
-
-def _windows(t: torch.Tensor, module, out_spatial, fill) -> torch.Tensor:
-    """Every max-pooling window of ``t`` ``(B, C, *L)``: ``(B, C, *L_out, |k|)``, padded with ``fill``."""
-    dims, kernel, stride, padding, dilation = _pool_params(module)
-    pads = []
-    for a in reversed(range(dims)):
-        extent = (out_spatial[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1
-        pads += [padding[a], max(extent - t.shape[2 + a] - padding[a], 0)]
-    t = torch.nn.functional.pad(t, pads, value=fill)
-    for a in range(dims):
-        t = t.unfold(2 + a, dilation[a] * (kernel[a] - 1) + 1, stride[a])[..., ::dilation[a]]
-    t = t[(slice(None), slice(None)) + tuple(slice(0, o) for o in out_spatial)]
-    return t.reshape(t.shape[:2 + dims] + (-1,))
-
-
-def _ambiguous(c: _Call, bound: torch.Tensor) -> int:
-    """How many of the call's decisions the error ``bound`` (entrywise, on its input) may flip."""
-    if isinstance(c.module, _NN.ReLU):
-        return int(((c.z.abs() <= bound) & (bound > 0)).sum())
-    if isinstance(c.module, MAX_POOLS):
-        dims = _pool_params(c.module)[0]
-        z, b, y = c.z, bound, c.y
-        if z.ndim == dims + 1:
-            z, b, y = z[None], b[None], y[None]
-        if y.numel() == 0:
-            return 0
-        values = _windows(z, c.module, y.shape[2:], float("-inf"))
-        if values.shape[-1] < 2:
-            return 0
-        bounds = _windows(b, c.module, y.shape[2:], 0.0)
-        top, where = values.topk(2, dim=-1)
-        slack = bounds.gather(-1, where).sum(-1)
-        return int(((top[..., 0] - top[..., 1] <= slack) & (slack > 0)).sum())
-    return 0
-
-
-def _depths(c: _Call, prefix: str):
-    """``(forward, backward, {parameter: depth})`` of one call (table in the module docstring)."""
-    m = c.module
-    if isinstance(m, AVG_POOLS):
-        volume = math.prod(_pool_params(m)[1])
-        return volume + 2, volume + 2, {}
-    if isinstance(m, MAX_POOLS):
-        return 0, math.prod(_pool_params(m)[1]), {}
-    if isinstance(m, SMOOTH):
-        return SMOOTH_FORWARD, SMOOTH_BACKWARD, {}
-    if not isinstance(m, MULTILINEAR):
-        return 0, 0, {}
-    names = [name for name, _ in m.named_parameters()]
-    ones = {name: torch.ones_like(p, dtype=torch.float64).requires_grad_() for name, p in m.named_parameters()}
-    inp = torch.ones_like(c.z).requires_grad_()
-    out = functional_call(m, ones, (inp,))
-    grads = torch.autograd.grad(out, [inp] + [ones[n] for n in names], torch.ones_like(out))
-
-    def depth(t):
-        return (float(t.detach().max()) if t.numel() else 0.0) + 1
-
-    return depth(out), depth(grads[0]), {prefix + n: depth(g) for n, g in zip(names, grads[1:])}
-
-
-def _abs64(a) -> np.ndarray:
-    """``|a|`` as a float64 array (NumPy returns a scalar for a 0-d array)."""
-    return np.asarray(np.abs(np.asarray(a, np.float64)))
-
-
-def _sum_to(a: np.ndarray, shape) -> np.ndarray:
-    """The adjoint of broadcasting ``shape`` to ``a.shape`` (a sum over the broadcast axes)."""
-    if a.shape == tuple(shape):
-        return a
-    lead = a.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
-    return np.sum(a, axis=axes, keepdims=True).reshape(shape)
-
-
-def _loss_bounds(loss, y, a_y, target, grad, depth_f, dtype):
-    """For the loss on output ``y`` (truth) with magnitude ``a_y``: ``(tol_loss, G_L, D_L, extra)``,
-    ``G_L`` the magnitude of ``∂E/∂y`` (y's shape), ``D_L`` its depth and ``extra`` the depth of
-    the sum that brings a broadcast gradient back to ``y``'s shape (module docstring)."""
-    u = float(np.finfo(dtype).eps) / 2
-    g = np.abs(grad)
-    reduction = loss.reduction
-    if isinstance(loss, _NN.MSELoss):
-        t = np.abs(np.asarray(target, np.float64))
-        square = (a_y + t) ** 2
-        count = square.size
-        scale = 1.0 / count if reduction == "mean" and count else 1.0
-        if reduction == "none":
-            tol = _gamma2(2 * depth_f + 3, dtype) * square
-        else:
-            tol = _gamma2(2 * depth_f + count + 4, dtype) * np.sum(square) * scale
-        full = 2 * g * (a_y + t) * scale
-        repeats = full.size // max(a_y.size, 1)
-        return np.asarray(tol), _sum_to(full, a_y.shape), depth_f + MSE_GRAD_DEPTH, repeats if repeats > 1 else 0
-    target = np.asarray(target)
-    if target.shape == y.shape:
-        raise ValueError("compare: no error bound written for cross-entropy with class-probability targets")
-    dim = 0 if y.ndim == 1 else 1
-    classes = y.shape[dim]
-    labels = target.reshape(()) if y.ndim == 1 else target
-    kept = labels != -100
-    count = int(kept.sum())
-    log_c = math.log(max(classes, 1))
-    s = np.max(a_y, axis=dim) if a_y.size else np.zeros(labels.shape)
-    entry = np.where(kept, (2 * depth_f + 24) * s + 12 * log_c + 4 * classes + 12, 0.0)
-    loss_value = np.asarray(torch.nn.functional.cross_entropy(
-        torch.from_numpy(y), torch.from_numpy(target), reduction=reduction))
-    if reduction == "none":
-        tol = 2 * u * entry
-    elif reduction == "sum":
-        tol = 2 * u * (entry.sum() + count * np.abs(loss_value))
+    wide = {k: torch.from_numpy(np.array(v, np.float64)).requires_grad_() for k, v in params.items()}
+    inp = torch.from_numpy(np.array(x, np.float64)).requires_grad_()
+    result = run_net(torch_net, wide, inp, record)
+    out, truth = first(result), {}
+    if torch_net is not None:
+        truth["output"] = out.detach().numpy()
+        for extra in result[1:] if isinstance(result, tuple) else ():
+            truth["indices"] = extra.numpy()
+    differentiated = out
+    if torch_loss is not None:
+        t = torch.from_numpy(np.array(target, np.float64) if target.dtype.kind == "f" else target)
+        differentiated = torch_loss(out, t)
+        truth["loss"] = differentiated.detach().numpy()
+    if torch_loss is not None and seed is None:
+        upstream = np.ones((), np.float64)
     else:
-        tol = 2 * u * (entry.sum() / max(count, 1) + (count + 1) * np.abs(loss_value))
-    p = torch.softmax(torch.from_numpy(y), dim=dim).numpy()
-    onehot = np.zeros_like(p)
-    if y.size:
-        np.put_along_axis(onehot, np.expand_dims(np.where(kept, labels, 0), dim), 1.0, axis=dim)
-    per_entry = np.where(kept, g if reduction == "none" else g / (count if reduction == "mean" and count else 1), 0.0)
-    grad_scale = np.expand_dims(per_entry * (1 + s), dim)
-    depth = 2 * depth_f + 4 * classes + 12 * log_c + 40
-    return np.asarray(tol), grad_scale * (p + onehot), depth, 0
+        upstream = np.random.default_rng(seed).standard_normal(tuple(differentiated.shape)).astype(x.dtype)
+    through_loss = torch_loss is not None and torch_net is not None
+    grads = torch.autograd.grad(differentiated, [inp] + list(wide.values()) + ([out] if through_loss else []),
+                                torch.from_numpy(np.asarray(upstream, np.float64)), allow_unused=True)
+    if through_loss:
+        truth["grad_net_output"] = grads[-1].numpy()
+    truth["grad_input"] = grads[0].numpy()
+    truth.update({"grad_" + k: g.numpy() for k, g in zip(params, grads[1:1 + len(params)])})
+    return truth, out.detach().numpy(), upstream, calls
+
+
+def _depths_along(torch_net, calls):
+    """``(D_f, D_b, {parameter: d_param}, [D_sofar before each call])`` along the truth run."""
+    names = leaves(torch_net) if torch_net is not None else {}
+    depth_f = depth_b = 0.0
+    param_depth: dict = {}
+    forward_before = []
+    for c in calls:
+        prefix = names[c.module] + "." if c.module is not torch_net else ""
+        forward_before.append(depth_f)
+        df, db, dp = depths(c, prefix)
+        depth_f, depth_b = depth_f + df, depth_b + db
+        for k, v in dp.items():
+            param_depth[k] = max(param_depth.get(k, 0.0), v)
+    return depth_f, depth_b, param_depth, forward_before
+
+
+def _magnitude_run(torch_net, params: dict, x: np.ndarray, calls):
+    """The linearised magnitude run (module docstring): torch in float64 on ``|params|`` and
+    ``|input|``, each decision-making or smooth layer frozen at the truth's values; records each
+    call's input magnitude ``a_in``. Returns ``(A_y, |input|, {name: |param|})``, as leaves of
+    the graph the backward magnitudes are taken on."""
+    position = iter(range(len(calls)))
+
+    def hook(module, name, args, result):
+        c = calls[next(position)]
+        c.a_in = args[0].detach()
+        gate = frozen(c, args[0])
+        if gate is None:
+            return None
+        linearised = Frozen.apply(args[0], *gate)
+        return (linearised,) + tuple(result[1:]) if isinstance(result, tuple) else linearised
+
+    mags = {k: torch.from_numpy(abs64(v)).requires_grad_() for k, v in params.items()}
+    mag_inp = torch.from_numpy(abs64(x)).requires_grad_()
+    return first(run_net(torch_net, mags, mag_inp, hook)), mag_inp, mags
+
+
+def chain_bounds(torch_net, torch_loss, params: dict, x: np.ndarray, target=None, seed=None) -> Bounds:
+    """The layer-by-layer bound of ``[torch_loss ∘] torch_net`` (either may be None) at ``params``
+    and ``x`` (module docstring): ``2·γ(D_q)·A_q`` per quantity, the decisions within rounding of
+    their boundary counted per layer."""
+    dtype = x.dtype
+    truth, y, upstream, calls = _truth_run(torch_net, torch_loss, params, x, target, seed)
+    depth_f, depth_b, param_depth, forward_before = _depths_along(torch_net, calls)
+    a_y_t, mag_inp, mags = _magnitude_run(torch_net, params, x, calls)
+    a_y = a_y_t.detach().numpy()
+    tol_loss, g_l, depth_loss, extra = None, abs64(upstream), 0.0, 0
+    if torch_loss is not None:
+        tol_loss, g_l, depth_loss, extra = loss_bounds(torch_loss, y, a_y, target, upstream, depth_f, dtype)
+    mag_gx, mag_params = g_l, {}
+    if torch_net is not None:
+        mag_grads = torch.autograd.grad(a_y_t, [mag_inp] + list(mags.values()), torch.from_numpy(np.asarray(g_l)),
+                                        allow_unused=True)
+        mag_gx, mag_params = mag_grads[0].numpy(), {k: g.numpy() for k, g in zip(params, mag_grads[1:])}
+    ambiguous: dict = {}
+    for c, before in zip(calls, forward_before):
+        count = ambiguous_decisions(c, gamma2(before, dtype) * c.a_in) if c.a_in is not None else 0
+        if count:
+            ambiguous[c.name] = ambiguous.get(c.name, 0) + count
+    depth_grad = depth_f + depth_loss + extra + depth_b
+    tolerances = {"output": gamma2(depth_f, dtype) * a_y, "loss": tol_loss,
+                  "grad_net_output": gamma2(depth_loss + extra, dtype) * g_l,
+                  "grad_input": gamma2(depth_grad, dtype) * mag_gx}
+    tolerances.update({"grad_" + k: gamma2(depth_grad + param_depth.get(k, 0), dtype) * m for k, m in mag_params.items()})
+    total = sum(ambiguous.values())  # every quantity comes after the whole forward, so after every decision
+    quantities = {q: QuantityBound(want, None, total) if q == "indices" else _bound(want, tolerances[q], total)
+                  for q, want in truth.items()}
+    return Bounds(quantities, upstream, ambiguous)

@@ -4,7 +4,7 @@ apart through rounding alone, entry by entry, step by step.
 Two SGD runs, the reference's and torch's, start from the same parameters, and at every step each
 gets a gradient; ``G`` bounds (entrywise) how far the two gradients of a step may differ: 0 when
 both are handed the same array (the optimiser test), the network's rounding bound in a training
-run (:mod:`crosscheck.trajectory`). Then the parameters differ only by what rounding did along
+run (:mod:`crosscheck.networks.trajectory`). Then the parameters differ only by what rounding did along
 the way. Let ``E`` bound ``|p_ref − p_torch|`` entrywise and ``M`` bound ``|b_ref − b_torch|``
 (the momentum buffers); both start at 0. One step computes, on each
 side, ``d = g + λ·p``, ``b' = μ·b + (1 − τ)·d`` (``b' = d`` at the first step), ``u = d + μ·b'``

@@ -3,15 +3,15 @@
 The run is ``python -m reference.train``'s, with the same options: the same data, split, initial
 weights and batch order. The torch twin (``torch.nn`` layers of the same kinds, loaded with the
 reference's initial state dict) trains beside it with ``torch.optim.SGD``, on the same batches
-in the same order (:class:`crosscheck.trajectory.Lockstep`). After every step the two losses and
-every parameter are compared against the deviation bound of :mod:`crosscheck.trajectory`, which
+in the same order (:class:`crosscheck.networks.trajectory.Lockstep`). After every step the two losses and
+every parameter are compared against the deviation bound of :mod:`crosscheck.networks.trajectory`, which
 grows with the number of steps; before every step the reference's gradients are checked against
 torch in float64 on the reference's own parameters. Per epoch it prints the largest parameter
 deviation, the largest share of the bound any entry used, and both sides' validation figures.
 
 float64 is the default, and the proof: its bound is ~1e-9 of the gradients per step, so any
 error of the reference larger than rounding shows. In float32 the worst-case network bound is of
-the order of the gradient itself for the first layer (see :mod:`crosscheck.trajectory`), so a
+the order of the gradient itself for the first layer (see :mod:`crosscheck.networks.trajectory`), so a
 float32 run checks far less; and once a ReLU or max-pool decision within rounding of its
 boundary goes one way on one side and the other way on the other, two float32 trajectories
 separate far faster than rounding accumulates, and the margin shrinks (the README gives measured

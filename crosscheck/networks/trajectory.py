@@ -6,15 +6,15 @@ and the torch learner as one learner, so ``reference.fit.fit`` runs both through
 schedule (each batch is the same index slice of the same permutation). After every step it
 compares the two losses and every parameter, entry by entry, against the bound below; before
 every step it checks the reference's gradients on its own current parameters against torch in
-float64 (:func:`crosscheck.modules.compare_network`), which also gives the bound its per-step input.
+float64 (:func:`crosscheck.networks.compare.compare_network`), which also gives the bound its per-step input.
 
 The deviation bound
 -------------------
 Both sides start from the same parameters and see the same batches, so their parameters differ
-only by what rounding did along the way. :class:`crosscheck.sgd_bound.SGDDeviationBound` carries
+only by what rounding did along the way. :class:`crosscheck.networks.sgd_bound.SGDDeviationBound` carries
 a bound ``E`` on ``|p_ref − p_torch|`` through every step of SGD, entrywise, given a bound ``G`` on
-the difference of each step's two gradients (derivation in :mod:`crosscheck.sgd_bound`). Here
-``G`` is the network's proven bound :mod:`crosscheck.module_bounds` at the reference's current
+the difference of each step's two gradients (derivation in :mod:`crosscheck.networks.sgd_bound`). Here
+``G`` is the network's proven bound :mod:`crosscheck.networks.bounds` at the reference's current
 parameters, ``2γ(D)·A`` per gradient entry (``compare_network``'s tolerance for ``grad_<key>``),
 which covers each side's rounding of the forward and backward pass.
 
