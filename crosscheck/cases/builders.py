@@ -89,21 +89,23 @@ def pool_case(kind, dims, x_shape, kernel_size, tag="", values=None, **kwargs):
                 values=dict(values or {}))
 
 
-def unary_case(op, x_shape, tag="", values=None, **kwargs):
+def unary_case(op, x_shape, tag="", values=None, array_dtypes=None, **kwargs):
     """Activations: relu, sigmoid, tanh, softmax(dim=), log_softmax(dim=)."""
     parts = [op] + [f"{k}{fmt(v)}" for k, v in kwargs.items()] + [f"x{fmt_shape(x_shape)}"]
     parts += _value_tag(values or {}) + ([tag] if tag else [])
-    return Case(op, "-".join(parts), (tuple(x_shape),), dict(kwargs), values=dict(values or {}))
+    return Case(op, "-".join(parts), (tuple(x_shape),), dict(kwargs), values=dict(values or {}),
+                array_dtypes=dict(array_dtypes or {}))
 
 
 def linear_case(x_shape, w_shape, bias=True, tag="", **extra):
+    """``bias``: True (one per output), False (none) or a shape (``()``: torch's 0-d bias)."""
     bias_shape = (w_shape[0],) if bias is True else None if bias is False else tuple(bias)
-    parts = ["linear", f"x{fmt_shape(x_shape)}", f"w{fmt_shape(w_shape)}"] + ([] if bias else ["nobias"])
+    parts = ["linear", f"x{fmt_shape(x_shape)}", f"w{fmt_shape(w_shape)}"] + (["nobias"] if bias is False else [])
     return Case("linear", "-".join(parts + ([tag] if tag else [])), (tuple(x_shape), tuple(w_shape), bias_shape), {},
                 **extra)
 
 
 def loss_case(op, x_shape, t_shape, reduction="mean", tag="", values=None, **extra):
-    parts = [op, reduction, f"x{fmt_shape(x_shape)}", f"t{fmt_shape(t_shape)}"] + _value_tag(values or {})
+    parts = [op, str(reduction), f"x{fmt_shape(x_shape)}", f"t{fmt_shape(t_shape)}"] + _value_tag(values or {})
     return Case(op, "-".join(parts + ([tag] if tag else [])), (tuple(x_shape), tuple(t_shape)),
                 dict(reduction=reduction), values=dict(values or {}), **extra)

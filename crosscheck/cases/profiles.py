@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .case import Case
 from .conv_table import conv_grid, conv_transpose_grid, invalid_cases, named_cases, named_transpose_cases, pad_grid
-from .layer_table import dense_grid, invalid_layer_cases, named_layer_cases, pool_grid
+from .dense_table import dense_grid, invalid_dense_cases, named_dense_cases
+from .pool_table import invalid_pool_cases, named_pool_cases, pool_grid
 
 DTYPES = ("float64", "float32")
 PROFILES = ("quick", "default", "full")
@@ -18,14 +19,23 @@ GRID_SIZES = {"quick": (12, 10), "default": (330, 120), "full": (2000, 600)}
 LAYER_SIZES = {"quick": (4, 24), "default": (50, 240), "full": (300, 1500)}
 
 
+def every_named_case() -> list[Case]:
+    """The named cases of every table: calls torch accepts, each pinning one behaviour."""
+    return named_cases() + named_transpose_cases() + named_pool_cases() + named_dense_cases()
+
+
+def every_invalid_case() -> list[Case]:
+    """The cases of every table written to be rejected, each with the argument its rejection names."""
+    return invalid_cases() + invalid_pool_cases() + invalid_dense_cases()
+
+
 def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
     """Every case of ``profile``, for the given ops (all when None), in each dtype."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got profile={profile!r}")
     conv_count, pad_count = GRID_SIZES[profile]
     pool_count, dense_count = LAYER_SIZES[profile]
-    base = named_cases() + named_transpose_cases() + invalid_cases() + pad_grid(pad_count)
-    base += named_layer_cases() + invalid_layer_cases() + dense_grid(dense_count)
+    base = every_named_case() + every_invalid_case() + pad_grid(pad_count) + dense_grid(dense_count)
     for dims in (1, 2, 3):
         base += conv_grid(dims, conv_count) + conv_transpose_grid(dims, conv_count // 3)
         base += pool_grid("max", dims, pool_count) + pool_grid("avg", dims, pool_count)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from hypothesis import strategies as st
 
 from .builders import conv_case, conv_transpose_case, linear_case, loss_case, pad_case, pool_case, unary_case
-from .layer_table import every_window_reads_input
+from .pool_table import every_window_reads_input
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "log_softmax")
 
