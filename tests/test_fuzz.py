@@ -5,7 +5,7 @@ deviations are honoured and reported.
   profiles, and the suite's fuzz test, derandomised, finds it, shrinks it to the smallest
   call that shows it (stride 2, 9 output positions, one sample, one channel, kernel 1) and
   prints the case and a reproduction snippet.
-* Every call drawn by :func:`crosscheck.strategies.rejected_calls` is rejected by the
+* Every call drawn by :func:`crosscheck.cases.strategies.rejected_calls` is rejected by the
   reference with a message that names the argument the rule is about.
 * ``--known-deviations``: a matching case becomes an expected failure; a pattern that
   matches nothing is listed at the end; a malformed file is a usage error.
@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import crosscheck
-from crosscheck import strategies
-from crosscheck.compare import REJECTIONS, torch_rejection
+from crosscheck.cases import strategies
+from crosscheck.checking.compare import REJECTIONS
+from crosscheck.oracle import torch_rejection
 from reference import functional as R
 from tests.impls.fuzz_only import conv1d_chunk_offset
 
@@ -100,7 +101,7 @@ def test_a_malformed_known_deviations_file_is_a_usage_error(tmp_path):
 def test_a_call_torch_takes_only_in_float32_is_reported_not_raised():
     """The soak found it: the float64 truth of a call torch accepts in float32 may be refused;
     run_case reports that as the case's failure instead of letting torch's error escape."""
-    from crosscheck.cases import conv_transpose_case
+    from crosscheck.cases.builders import conv_transpose_case
     from tests.impls import torch_backed
 
     case = conv_transpose_case(1, (2, 1, 1), (1, 1, 1), bias=False, dilation=0, dtype="float32")

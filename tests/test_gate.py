@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import crosscheck
-from crosscheck.ops import OPS
+from crosscheck.specs import OPS
 from tests.impls import broken
 from tests.impls import torch_backed
 

@@ -9,6 +9,10 @@ For the two packages, ``reference`` and ``crosscheck``:
 * no underscored name imported from another module, nor read off one (``from .conv import
   _correlate``, ``conv._correlate``): what a module shares, it names publicly;
 * no function over 80 lines, no module over 400 lines.
+
+And for ``crosscheck``'s layers (its ``__init__`` draws them): each subpackage imports only the
+layers below it, and only the part that proves this reference (``crosscheck.networks``)
+imports ``reference``, which never imports ``crosscheck``.
 """
 from __future__ import annotations
 
@@ -155,3 +159,51 @@ def test_no_function_over_80_lines():
 def test_no_module_over_400_lines(module):
     lines = len(MODULES[module].read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{MODULES[module].relative_to(ROOT)} has {lines} lines"
+
+
+# crosscheck's layers and their ranks: a module imports from its own layer or from lower ranks
+LAYERS = {
+    "crosscheck.specs": 0,
+    "crosscheck.oracle": 1,
+    "crosscheck.cases": 1,
+    "crosscheck.checking": 2,
+    "crosscheck.gate": 3,
+    "crosscheck.networks": 3,
+    "crosscheck.suite": 4,
+    "crosscheck.train": 4,
+    "crosscheck.__main__": 4,
+    "crosscheck": 5,  # the public API: re-exports from the layers
+}
+
+
+def _layer(module: str) -> str:
+    while module not in LAYERS:
+        module = module.rsplit(".", 1)[0]
+    return module
+
+
+def test_every_crosscheck_module_has_a_layer():
+    unplaced = [m for m in MODULES if m.startswith("crosscheck.") and _layer(m) == "crosscheck"]
+    assert not unplaced, f"modules outside every layer (give them one in LAYERS): {unplaced}"
+
+
+def test_crosscheck_layers_import_only_downward():
+    upward = []
+    for module, tree in TREES.items():
+        if module.split(".")[0] != "crosscheck":
+            continue
+        here = _layer(module)
+        for node, target, _, _ in _imports(module, tree):
+            there = _layer(target) if target.split(".")[0] == "crosscheck" else None
+            if there is not None and there != here and LAYERS[there] >= LAYERS[here]:
+                upward.append(f"{_where(module, node)}: {here} (rank {LAYERS[here]}) imports {target} "
+                              f"(rank {LAYERS[there]})")
+    assert not upward, "imports that do not go down the layers:\n" + "\n".join(upward)
+
+
+def test_only_the_networks_import_the_reference():
+    crossings = [f"{_where(m, node)}: {target}" for m, tree in TREES.items() for node, target, _, _ in _imports(m, tree)
+                 if (m.split(".")[0] == "crosscheck" and target.split(".")[0] == "reference"
+                     and _layer(m) != "crosscheck.networks")
+                 or (m.split(".")[0] == "reference" and target.split(".")[0] == "crosscheck")]
+    assert not crossings, "imports between the reference and the gate:\n" + "\n".join(crossings)

@@ -2,7 +2,7 @@
 
 The convolutions first, then the layers added with the network (transposed convolutions,
 pooling, Linear, activations, Flatten, the losses). Every twin comparison uses the tolerance
-of :mod:`crosscheck.modules`, derived in :mod:`crosscheck.module_bounds`: the proven
+of :mod:`crosscheck.networks.compare`, derived in :mod:`crosscheck.networks.bounds`: the proven
 multilinear bound for Conv*, ConvTranspose*, Linear and Flatten, the layer-by-layer bound for
 the others.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from crosscheck.modules import compare_module
+from crosscheck.networks.compare import compare_module
 from reference import nn
 
 DIMS = (1, 2, 3)

@@ -20,10 +20,9 @@ import torch.nn.functional as T
 
 import reference.functional as F
 from crosscheck import Case, cases_for, run_case
-from crosscheck.ops import OPS
-from crosscheck.report import format_failure
-from crosscheck.table import invalid_cases
-from crosscheck.table_layers import invalid_layer_cases
+from crosscheck.cases.profiles import every_invalid_case
+from crosscheck.gate.report import format_failure
+from crosscheck.specs import OPS
 from reference import conv, conv_transpose, definitional_dense, im2col, pooling, separable, windows
 
 # --- the op factories, run at test time ------------------------------------------------------
@@ -99,7 +98,7 @@ def test_rebuilt_ops_have_torchs_defaults(rebuilt, case):
     assert outcome.status == "passed", format_failure(outcome, "the rebuilt ops", 0)
 
 
-REJECTED = [c.with_dtype(dtype) for c in invalid_cases() + invalid_layer_cases() if BUILT.match(c.op)
+REJECTED = [c.with_dtype(dtype) for c in every_invalid_case() if BUILT.match(c.op)
             for dtype in ("float64", "float32")]
 
 

@@ -3,12 +3,12 @@
 The network is the issue's: conv → relu → max-pool → conv → relu → avg-pool → flatten → linear
 → loss, with MSELoss and with CrossEntropyLoss, in 1, 2 and 3 spatial dimensions, on non-square
 inputs and kernels. The reference and torch.nn.Sequential of the same layers hold the same
-state dict; :func:`crosscheck.modules.compare_network` runs one training step's forward and
+state dict; :func:`crosscheck.networks.compare.compare_network` runs one training step's forward and
 backward in both and compares the network output, the loss, the loss's gradient, the input
 gradient and every parameter gradient, in float64 and in float32, against torch in float64.
 
-Tolerances: every comparison here uses the bound of :mod:`crosscheck.modules` (derived in
-:mod:`crosscheck.module_bounds`): ``2·γ(D)·A`` entrywise, ``A`` from torch's linearised magnitude run and ``D`` the
+Tolerances: every comparison here uses the bound of :mod:`crosscheck.networks.compare` (derived in
+:mod:`crosscheck.networks.bounds`): ``2·γ(D)·A`` entrywise, ``A`` from torch's linearised magnitude run and ``D`` the
 rounding depth of the network. Direct ``assert_array_equal`` is used where the reference must be
 bitwise reproducible (the same arithmetic done twice).
 """
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from crosscheck.modules import compare_module, compare_network
+from crosscheck.networks.compare import compare_module, compare_network
 from reference import nn
 
 DTYPES = ("float64", "float32")

@@ -3,7 +3,7 @@
 Both optimisers get the same parameters and, at every step, the same gradient arrays, so they
 differ only in rounding: torch fuses ``a + α·b`` into one multiply-add where NumPy rounds twice,
 so exact equality is not to be had (about 8 % of the entries of ``p − lr·g`` differ by an ulp).
-The tolerance is :class:`crosscheck.sgd_bound.SGDDeviationBound` with no gradient difference
+The tolerance is :class:`crosscheck.networks.sgd_bound.SGDDeviationBound` with no gradient difference
 (``G = 0``): each line of the update within ``γ(2)`` of its terms' magnitudes on each side,
 propagated through the momentum buffer and the parameter, entry by entry (derivation in that
 module's docstring). It is a few ulps per step: a first momentum step dampened (a buffer started
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from crosscheck.sgd_bound import SGDDeviationBound
+from crosscheck.networks.sgd_bound import SGDDeviationBound
 from reference.nn import Parameter
 from reference.training.optim import SGD
 

@@ -1,15 +1,16 @@
-"""Every call in the rejection table: the reference refuses it with ValueError or TypeError,
-the message names the argument at fault and shows the value given, and nothing is modified.
+"""Every call in the rejection table: the reference refuses it with ValueError or TypeError (its
+loop tier too), the message names the argument at fault and shows the value given, and nothing is
+modified.
 (The harness checks that the reference rejects exactly when torch does; this file checks
 what a user reads when it does.)"""
 import numpy as np
 import pytest
 
+import reference.definitional as D
 import reference.functional as F
-from crosscheck.table import invalid_cases
-from crosscheck.table_layers import invalid_layer_cases
+from crosscheck.cases.profiles import every_invalid_case
 
-INVALID = [case for case in invalid_cases() + invalid_layer_cases() for case in (case.with_dtype("float64"), case.with_dtype("float32"))]
+INVALID = [case for case in every_invalid_case() for case in (case.with_dtype("float64"), case.with_dtype("float32"))]
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[c.key for c in INVALID])
@@ -34,6 +35,14 @@ def test_backward_rejects_the_same_call(case):
     arrays = case.arrays(seed=0)
     with pytest.raises((ValueError, TypeError)):
         getattr(F, case.op + "_backward")(np.zeros(1), *arrays, **case.kwargs)
+
+
+@pytest.mark.parametrize("case", INVALID[::2], ids=[c.id for c in INVALID[::2]])
+def test_the_loop_tier_rejects_the_same_call_naming_the_same_argument(case):
+    arrays = case.arrays(seed=0)
+    with pytest.raises((ValueError, TypeError)) as info:
+        getattr(D, case.op)(*arrays, **case.kwargs)
+    assert str(info.value).startswith(case.op + ":") and case.blame in str(info.value), str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from crosscheck import strategies
-from crosscheck.compare import torch_rejection
-from crosscheck.ops import OPS
+from crosscheck.cases import strategies
+from crosscheck.oracle import torch_rejection
+from crosscheck.specs import OPS
 
 # Derandomised, so every run draws the same calls. 1,000 draws per family: the data-dependent
 # cross_entropy target rule this guards against showed up within them (about one draw in 300).

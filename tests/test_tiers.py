@@ -7,9 +7,10 @@ import pytest
 
 import reference.definitional as D
 import reference.functional as F
-from crosscheck.ops import OPS
-from crosscheck.table import cases_for
-from crosscheck.tolerance import excess
+from crosscheck.cases import cases_for
+from crosscheck.checking.bounds import BOUNDS
+from crosscheck.checking.tolerance import excess
+from crosscheck.specs import OPS
 
 # tiny cases only: the definitional tier runs one Python loop iteration per term
 TINY = [
@@ -52,8 +53,8 @@ def test_vectorised_equals_definitional(case):
     if case.kwargs.get("return_indices"):
         np.testing.assert_array_equal(getattr(F, case.op)(*arrays, **case.kwargs)[1],
                                       getattr(D, case.op)(*arrays, **case.kwargs)[1])
-    # the op's own tolerance (crosscheck.bounds), with the loop tier as the oracle it reruns
-    bound = OPS[case.op].bound
+    # the op's own tolerance (crosscheck.checking.bounds), with the loop tier as the oracle it reruns
+    bound = BOUNDS[case.op]
     extra = {"run": loop_run} if "run" in inspect.signature(bound).parameters else {}
     tol_out, tol_grads = bound(case, arrays, grad, want, want_grads, **extra)
     for got, expected, tol in zip((out, *grads), (want, *want_grads), (tol_out, *tol_grads)):

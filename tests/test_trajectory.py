@@ -1,8 +1,8 @@
-"""The training run against its torch twin, step by step (crosscheck.trajectory, crosscheck.train).
+"""The training run against its torch twin, step by step (crosscheck.networks.trajectory, crosscheck.networks.train).
 
 The trajectory test runs 20 float64 steps of the default network on the digits, with both
 losses: after every step every parameter must lie within the deviation bound derived in
-:mod:`crosscheck.trajectory`, the loss within its bound, and the reference's gradients must pass
+:mod:`crosscheck.networks.trajectory`, the loss within its bound, and the reference's gradients must pass
 the network check on its own parameters. The bound is not loose enough to let a real error
 through: the tests below perturb one gradient by a relative 1e-6, or drop the ½ of the squared
 error, and the check fails.
@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from crosscheck import train as check_cli
-from crosscheck.trajectory import Lockstep
-from crosscheck.twin import torch_twin
+from crosscheck.networks.trajectory import Lockstep
+from crosscheck.networks.twin import torch_twin
 from reference import nn
 from reference.training import lenet
 from reference.training import train as cli

@@ -4,9 +4,10 @@ Run against any implementation: ``pytest --pyargs crosscheck.suite --impl mypkg.
 """
 import pytest
 
-from crosscheck import cases_for, run_case
-from crosscheck.plugin import known_deviations, selected_ops
-from crosscheck.report import format_failure
+from crosscheck.cases import cases_for
+from crosscheck.checking import run_case
+from crosscheck.gate.plugin import known_deviations, selected_ops
+from crosscheck.gate.report import format_failure
 
 
 def pytest_generate_tests(metafunc):

@@ -1,8 +1,8 @@
 """Property-based search: hypothesis draws calls between the table's points.
 
-One test per op of the contract draws valid calls (:func:`crosscheck.strategies.calls`) and
+One test per op of the contract draws valid calls (:func:`crosscheck.cases.strategies.calls`) and
 runs each through the same comparison as the table's cases; one test per family of rules
-draws calls torch rejects (:func:`crosscheck.strategies.rejected_calls`), and the
+draws calls torch rejects (:func:`crosscheck.cases.strategies.rejected_calls`), and the
 implementation must reject each too. A failure shrinks to the smallest call that still
 fails and prints the case, its configuration and a reproduction snippet.
 
@@ -12,10 +12,11 @@ fails and prints the case, its configuration and a reproduction snippet.
 import pytest
 from hypothesis import given, strategies as st
 
-from crosscheck import run_case, strategies
-from crosscheck.ops import OPS
-from crosscheck.plugin import fuzz_settings, known_deviations, selected_ops
-from crosscheck.report import format_failure
+from crosscheck.cases import strategies
+from crosscheck.checking import run_case
+from crosscheck.gate.plugin import fuzz_settings, known_deviations, selected_ops
+from crosscheck.gate.report import format_failure
+from crosscheck.specs import OPS
 
 pytestmark = pytest.mark.fuzz
 

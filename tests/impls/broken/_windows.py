@@ -53,8 +53,8 @@ def geometry(op, dims, input, kernel_size, stride=None, padding=0, dilation=1, c
         raise ValueError(f"{op}: padding={p} must be at most half the kernel {tuple(limit)}")
     out = []
     for length, ki, si, pi, wi in zip(input.shape[-dims:], k, s, p, span):
-        reach = length + 2 * pi - wi
-        n = (reach + (si - 1 if ceil_mode else 0)) // si + 1 if reach >= 0 else 0
+        reach = length + 2 * pi - wi  # negative for a kernel longer than the padded input: ceil_mode may still fit one
+        n = (reach + (si - 1 if ceil_mode else 0)) // si + 1
         if ceil_mode and last_window_rule and n > 0 and (n - 1) * si >= length + pi:
             n -= 1
         if n <= 0:

@@ -11,11 +11,13 @@ reach into it (the two named ``nocip`` avg_pool2d cases and grid cases, ``nocip`
 id); without padding, or with a ``divisor_override``, the flag changes nothing. Where every
 input entry of a border window is ±0, ±inf or NaN the output hides it and only grad_input shows
 it (``avg_pool1d-k3-s(3)-p1-ceil-nocip-x1x2x1-input=specials``), so the gate runs avg_pool2d.
+Dropping the argument also drops its check: a ``count_include_pad`` torch refuses (an int,
+``avg_pool2d-k2-x2x3x7x6-int-count-include-pad``) is accepted.
 """
 from tests.impls import torch_backed as _tb
 from tests.impls.torch_backed import *  # noqa: F401,F403  (only average pooling differs)
 
-GATE = dict(ops=("avg_pool2d",), dtypes=("float64",), quantity="output")
+GATE = dict(ops=("avg_pool2d",), dtypes=("float64",), quantity="output", also=("rejection",))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

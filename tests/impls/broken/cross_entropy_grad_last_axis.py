@@ -25,9 +25,10 @@ def cross_entropy_backward(grad_output, input, target, reduction="mean"):
     axis = 1 if input.ndim > 1 else 0
     e = np.exp(input - np.max(input, axis=-1, keepdims=True))
     p = e / np.sum(e, axis=-1, keepdims=True)  # the bug: axis=-1, not the class axis
-    onehot = np.moveaxis(np.eye(input.shape[axis], dtype=input.dtype)[target], -1, axis)
+    kept = target != -100  # torch's ignore_index: no loss, no gradient, not counted by the mean
+    onehot = np.moveaxis(np.eye(input.shape[axis], dtype=input.dtype)[np.where(kept, target, 0)], -1, axis)
     if reduction == "none":
-        scale = np.expand_dims(grad_output, axis)
+        scale = np.expand_dims(grad_output * kept, axis)
     else:
-        scale = grad_output / (target.size if reduction == "mean" else 1)
+        scale = grad_output / (kept.sum() if reduction == "mean" else 1) * np.expand_dims(kept, axis)
     return ((p - onehot) * scale).astype(input.dtype), None

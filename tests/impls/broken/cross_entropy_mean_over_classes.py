@@ -5,14 +5,15 @@ C, the size of the class axis (a mix-up of the two axes of an (N, C) input), and
 gradient alike; 'none' and 'sum' are torch's.
 
 Revealed by: the output of every 'mean' case with N ≠ C (``cross_entropy-mean-x4x5-t4``, the
-``large-logits`` case (3, 6), grid cases); N = C hides it.
+``large-logits`` case (3, 6), grid cases); N = C hides it. Where a loss is infinite (a target
+logit of −inf, ``input=fixed:ce-logits``) the mean is inf either way and only the gradient shows it.
 """
 import numpy as np
 
 from tests.impls import torch_backed as _tb
 from tests.impls.torch_backed import *  # noqa: F401,F403  (only cross_entropy differs)
 
-GATE = dict(ops=("cross_entropy",), dtypes=("float64",), quantity="output")
+GATE = dict(ops=("cross_entropy",), dtypes=("float64",), quantity="output", also=("grad_input",))
 
 
 def _classes(input):

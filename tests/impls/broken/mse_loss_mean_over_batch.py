@@ -35,4 +35,4 @@ def mse_loss_backward(grad_output, input, target, reduction="mean"):
         return _tb.mse_loss_backward(grad_output, input, target, reduction)
     grads = _tb.mse_loss_backward(grad_output, input, target, "sum")
     with np.errstate(invalid="ignore", divide="ignore"):
-        return tuple((g / _batch(input)).astype(input.dtype) for g in grads)
+        return tuple(np.asarray(g / _batch(input), dtype=input.dtype) for g in grads)

@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from .ops import OPS
+from ..specs import OPS
 
 QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target")
 
@@ -39,7 +39,7 @@ def reproduction(case, impl_name: str, seed: int) -> str:
         [
             "import importlib, torch",
             "from crosscheck import Case",
-            "from crosscheck.compare import torch_forward_backward",
+            "from crosscheck.oracle import torch_forward_backward",
             f"impl = importlib.import_module({impl_name!r})",
             f"case = Case({fields})",
             f"{', '.join(names)}, = case.arrays(seed={seed})",

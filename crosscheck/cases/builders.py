@@ -1,104 +1,12 @@
-"""Cases: what to call, on which shapes, in which dtype.
+"""The builders of cases, one per family of ops, and the readable ids they give them.
 
-A :class:`Case` is plain data. Its array values are drawn from a generator seeded by the
-run's seed and the case id, so a case id and a seed reproduce a failure exactly. Whether a
-call is valid is not written here: torch decides at run time, and the implementation must
-agree. (``invalid=True`` only marks the cases written to be rejected, so a test can check
-that torch does reject them, and the table does not silently test nothing.)
+An id names every argument a reader needs to tell two cases apart: ``conv2d-k3x2-s2x1-p1x0-d2x1-g2-x2x4x5x7-o6``
+is a 3x2 kernel, stride (2, 1), padding (1, 0), dilation (2, 1), two groups, an input of
+shape (2, 4, 5, 7) and six output channels. A ``tag`` at the end says what a named case pins.
 """
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass, field, replace
-
-import numpy as np
-
-
-@dataclass(frozen=True)
-class Case:
-    op: str
-    id: str
-    shapes: tuple  # one entry per array argument: a shape tuple, or None to pass None
-    kwargs: dict = field(default_factory=dict, hash=False)
-    dtype: str = "float64"
-    array_dtypes: dict = field(default_factory=dict, hash=False)  # per-argument override
-    invalid: bool = False
-    blame: str = ""  # for an invalid case: the argument its rejection must name
-    values: dict = field(default_factory=dict, hash=False)  # per-argument kind of data, see draw()
-
-    @property
-    def key(self) -> str:
-        return f"{self.id}[{self.dtype}]"
-
-    @property
-    def arg_names(self) -> tuple[str, ...]:
-        return _array_names(self.op)
-
-    def with_dtype(self, dtype: str) -> Case:
-        return replace(self, dtype=dtype)
-
-    def arrays(self, seed: int) -> list:
-        """The argument values: standard normal draws, reproducible from (seed, id, dtype)."""
-        rng = np.random.default_rng([seed, zlib.crc32(self.key.encode())])
-        values = []
-        for name, shape in zip(_array_names(self.op), self.shapes):
-            if shape is None:
-                values.append(None)
-                continue
-            values.append(draw(rng, self.values.get(name, "normal"), shape, np.dtype(self._dtype_of(name))))
-        return values
-
-    def _dtype_of(self, name: str) -> str:
-        """The argument's dtype: the case's, or an override ('other' is the other float dtype)."""
-        wanted = self.array_dtypes.get(name, self.dtype)
-        if wanted == "other":
-            return "float32" if self.dtype == "float64" else "float64"
-        return wanted
-
-    def grad_output(self, shape, seed: int) -> np.ndarray:
-        """A random upstream gradient (never all ones: a sum would hide permuted gradients)."""
-        rng = np.random.default_rng([seed, zlib.crc32(self.key.encode()), 1])
-        return rng.standard_normal(shape).astype(self.dtype)
-
-
-def draw(rng, kind: str, shape, dtype) -> np.ndarray:
-    """Data of one ``kind``:
-
-    normal       standard normal draws
-    integers     integers in [−3, 3]: windows hold equal values, so max-pool ties occur
-    zeros        the same with every third entry +0.0 and the second −0.0
-    specials     normal, with a fifth of the entries NaN, +inf, −inf, +0.0 or −0.0
-    large        normal × 1e4 (logits whose exp overflows unless the max is subtracted)
-    classes:C    integer class labels in [0, C)
-
-    Integer dtypes (a rejection case's int64 input) get normal draws × 4, truncated.
-    """
-    if kind.startswith("classes:"):  # labels are int64 whatever the case's float dtype
-        return rng.integers(0, int(kind.split(":")[1]), size=shape).astype(np.int64)
-    if kind == "integers":
-        return rng.integers(-3, 4, size=shape).astype(dtype)
-    if kind == "zeros":  # integers with every third entry 0 and a −0.0: relu at exactly zero
-        data = rng.integers(-3, 4, size=shape).astype(dtype)
-        flat = data.reshape(-1)
-        flat[::3] = 0
-        flat[1:2] = -0.0
-        return data
-    data = np.asarray(rng.standard_normal(shape))  # a 0-d shape gives a scalar, not an array
-    if kind == "large":
-        data = data * 1e4
-    elif kind == "specials":
-        pick = rng.random(shape) < 0.2
-        data = np.where(pick, rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0], size=shape), data)
-    elif kind != "normal":
-        raise ValueError(f"unknown kind of data {kind!r}")
-    data = np.asarray(data)  # arithmetic on a 0-d array returns a scalar
-    return np.asarray(data * 4).astype(dtype) if dtype.kind in "iu" else data.astype(dtype)
-
-
-def _array_names(op: str):
-    from .ops import OPS
-
-    return OPS[op].arrays
+from .case import Case
 
 
 def fmt(value) -> str:
@@ -181,21 +89,23 @@ def pool_case(kind, dims, x_shape, kernel_size, tag="", values=None, **kwargs):
                 values=dict(values or {}))
 
 
-def unary_case(op, x_shape, tag="", values=None, **kwargs):
+def unary_case(op, x_shape, tag="", values=None, array_dtypes=None, **kwargs):
     """Activations: relu, sigmoid, tanh, softmax(dim=), log_softmax(dim=)."""
     parts = [op] + [f"{k}{fmt(v)}" for k, v in kwargs.items()] + [f"x{fmt_shape(x_shape)}"]
     parts += _value_tag(values or {}) + ([tag] if tag else [])
-    return Case(op, "-".join(parts), (tuple(x_shape),), dict(kwargs), values=dict(values or {}))
+    return Case(op, "-".join(parts), (tuple(x_shape),), dict(kwargs), values=dict(values or {}),
+                array_dtypes=dict(array_dtypes or {}))
 
 
 def linear_case(x_shape, w_shape, bias=True, tag="", **extra):
+    """``bias``: True (one per output), False (none) or a shape (``()``: torch's 0-d bias)."""
     bias_shape = (w_shape[0],) if bias is True else None if bias is False else tuple(bias)
-    parts = ["linear", f"x{fmt_shape(x_shape)}", f"w{fmt_shape(w_shape)}"] + ([] if bias else ["nobias"])
+    parts = ["linear", f"x{fmt_shape(x_shape)}", f"w{fmt_shape(w_shape)}"] + (["nobias"] if bias is False else [])
     return Case("linear", "-".join(parts + ([tag] if tag else [])), (tuple(x_shape), tuple(w_shape), bias_shape), {},
                 **extra)
 
 
 def loss_case(op, x_shape, t_shape, reduction="mean", tag="", values=None, **extra):
-    parts = [op, reduction, f"x{fmt_shape(x_shape)}", f"t{fmt_shape(t_shape)}"] + _value_tag(values or {})
+    parts = [op, str(reduction), f"x{fmt_shape(x_shape)}", f"t{fmt_shape(t_shape)}"] + _value_tag(values or {})
     return Case(op, "-".join(parts + ([tag] if tag else [])), (tuple(x_shape), tuple(t_shape)),
                 dict(reduction=reduction), values=dict(values or {}), **extra)

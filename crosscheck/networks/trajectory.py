@@ -1,20 +1,20 @@
 """A training run of the reference held against its torch twin, step by step.
 
-:class:`TorchLearner` is the torch side of :mod:`reference.fit`'s learner protocol
+:class:`TorchLearner` is the torch side of :mod:`reference.training.fit`'s learner protocol
 (``torch.optim.SGD`` on the twin, the same losses). :class:`Lockstep` drives the reference learner
-and the torch learner as one learner, so ``reference.fit.fit`` runs both through the very same
+and the torch learner as one learner, so ``reference.training.fit.fit`` runs both through the very same
 schedule (each batch is the same index slice of the same permutation). After every step it
 compares the two losses and every parameter, entry by entry, against the bound below; before
 every step it checks the reference's gradients on its own current parameters against torch in
-float64 (:func:`crosscheck.modules.compare_network`), which also gives the bound its per-step input.
+float64 (:func:`crosscheck.networks.compare.compare_network`), which also gives the bound its per-step input.
 
 The deviation bound
 -------------------
 Both sides start from the same parameters and see the same batches, so their parameters differ
-only by what rounding did along the way. :class:`crosscheck.sgd_bound.SGDDeviationBound` carries
+only by what rounding did along the way. :class:`crosscheck.networks.sgd_bound.SGDDeviationBound` carries
 a bound ``E`` on ``|p_ref − p_torch|`` through every step of SGD, entrywise, given a bound ``G`` on
-the difference of each step's two gradients (derivation in :mod:`crosscheck.sgd_bound`). Here
-``G`` is the network's proven bound :mod:`crosscheck.module_bounds` at the reference's current
+the difference of each step's two gradients (derivation in :mod:`crosscheck.networks.sgd_bound`). Here
+``G`` is the network's proven bound :mod:`crosscheck.networks.bounds` at the reference's current
 parameters, ``2γ(D)·A`` per gradient entry (``compare_network``'s tolerance for ``grad_<key>``),
 which covers each side's rounding of the forward and backward pass.
 
@@ -50,13 +50,13 @@ import torch
 from reference.nn import CrossEntropyLoss, MSELoss
 from reference.training.fit import one_hot
 
-from .modules import compare_network
-from .sgd_bound import SGDDeviationBound, _gamma
+from .compare import compare_network
+from .sgd_bound import SGDDeviationBound, gamma
 from .twin import torch_twin
 
 
 class TorchLearner:
-    """The torch twin of a :class:`reference.fit.Learner`: the same network (``torch_twin``), the
+    """The torch twin of a :class:`reference.training.fit.Learner`: the same network (``torch_twin``), the
     same loss and ``torch.optim.SGD`` with the reference optimiser's settings."""
 
     def __init__(self, ref_learner):
@@ -74,7 +74,7 @@ class TorchLearner:
         return torch.nn.functional.mse_loss(output, target, reduction="sum") / 2
 
     def criterion(self, output, labels):
-        """The batch loss E of :mod:`reference.fit`: the mean cross-entropy, or Σ‖t − y‖² / (2B)."""
+        """The batch loss E of :mod:`reference.training.fit`: the mean cross-entropy, or Σ‖t − y‖² / (2B)."""
         if self.loss == "cross_entropy":
             return torch.nn.functional.cross_entropy(output, labels)
         target = torch.nn.functional.one_hot(labels, self.classes).to(output.dtype)
@@ -144,7 +144,7 @@ class StepRecord:
 
 @dataclass
 class Lockstep:
-    """The reference learner and its torch twin as one learner for :func:`reference.fit.fit`
+    """The reference learner and its torch twin as one learner for :func:`reference.training.fit.fit`
     (the reference's figures drive early stopping; torch's are recorded beside them in
     ``torch_epochs`` as ``(train_loss, val_loss, val_accuracy)``)."""
 
@@ -187,7 +187,7 @@ class Lockstep:
                 ratio = (float(over.max()), name)
         loss_tol = scale * float(np.max(outcome.bounds["loss"][1])) + drift
         if scale != 1.0:
-            loss_tol += 2 * _gamma(1, self.dtype) * abs(ref_loss)
+            loss_tol += 2 * gamma(1, self.dtype) * abs(ref_loss)
         local = "passed" if outcome.status == "passed" else str(outcome)
         self.steps.append(StepRecord(len(self.steps) + 1, self._epoch, ref_loss, torch_loss, loss_tol,
                                      *deviation, *ratio, sum(outcome.ambiguous.values()), local))

@@ -1,4 +1,4 @@
-"""Hypothesis strategies: calls of every op family, as :class:`~crosscheck.cases.Case` data.
+"""Hypothesis strategies: calls of every op family, as :class:`~crosscheck.cases.case.Case` data.
 
 The case table and the grid check points we chose; these strategies search the space between
 them. Each family is one strategy, named as a noun for what it draws (``convolutions()``,
@@ -9,7 +9,7 @@ one window, so nothing is filtered out and shrinking moves towards the smallest 
 (length 1, kernel 1, stride 1, no padding, batch of one). :func:`rejected_calls` draws the
 calls torch refuses, one rule at a time, each with the argument its error must name.
 
-A drawn case runs through the same :func:`~crosscheck.compare.run_case` as the table's, so a
+A drawn case runs through the same :func:`~crosscheck.checking.compare.run_case` as the table's, so a
 failure prints the case id, the whole configuration and a reproduction snippet.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from .cases import conv_case, conv_transpose_case, linear_case, loss_case, pad_case, pool_case, unary_case
-from .table_layers import _every_window_reads_input
+from .builders import conv_case, conv_transpose_case, linear_case, loss_case, pad_case, pool_case, unary_case
+from .pool_table import every_window_reads_input
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "log_softmax")
 
@@ -36,7 +36,7 @@ def batches():
 
 
 def kinds_of_data(special=False):
-    """What fills the arrays (:func:`crosscheck.cases.draw`): ``integers`` makes ties,
+    """What fills the arrays (:func:`crosscheck.cases.case.draw`): ``integers`` makes ties,
     ``zeros`` signed zeros, ``specials`` NaN and ±inf (for the ops whose result on them is
     defined entry by entry)."""
     kinds = ["normal", "integers", "zeros"] + (["specials"] if special else [])
@@ -155,7 +155,7 @@ def _pool_axes(draw, dims, dilated, ceil_mode):
         s = k if default_stride else draw(st.integers(1, 3))
         p = draw(st.integers(0, k // 2))
         n = draw(st.integers(dd * (k - 1) + 1, dd * (k - 1) + 5))
-        if not _every_window_reads_input(n, k, s, p, dd, ceil_mode):
+        if not every_window_reads_input(n, k, s, p, dd, ceil_mode):
             p = 0  # with no padding every window starts inside the input
         columns.append((k, s, dd, p, n))
     kernel, stride, dilation, padding, spatial = (list(c) for c in zip(*columns))

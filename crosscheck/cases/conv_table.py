@@ -1,4 +1,4 @@
-"""The cases: a readable table of named configurations, a generated grid, and the profiles.
+"""The convolution and padding cases: a readable table of named configurations and a generated grid.
 
 The named cases each pin one thing a reader can see from the id (an even kernel under
 'same', a stride that leaves inputs unread, a kernel exactly as long as the padded input).
@@ -10,15 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cases import Case, conv_case, conv_transpose_case, pad_case
-from .table_layers import dense_grid, invalid_layer_cases, named_layer_cases, pool_grid
-
-DTYPES = ("float64", "float32")
-PROFILES = ("quick", "default", "full")
-# conv configurations drawn per spatial rank, and pad configurations, for each profile
-GRID_SIZES = {"quick": (12, 10), "default": (330, 120), "full": (2000, 600)}
-# pooling calls per kind and spatial rank, and dense/activation/loss calls, for each profile
-LAYER_SIZES = {"quick": (4, 24), "default": (50, 240), "full": (300, 1500)}
+from .builders import conv_case, conv_transpose_case, pad_case
+from .case import Case
 
 
 def named_cases() -> list[Case]:
@@ -263,23 +256,3 @@ def pad_grid(count: int, seed: int = 0) -> list[Case]:
         case = pad_case(shape, tuple(pad), mode, value=value)
         cases.setdefault(case.id, case)
     return list(cases.values())
-
-
-def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
-    """Every case of ``profile``, for the given ops (all when None), in each dtype."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got profile={profile!r}")
-    conv_count, pad_count = GRID_SIZES[profile]
-    pool_count, dense_count = LAYER_SIZES[profile]
-    base = named_cases() + named_transpose_cases() + invalid_cases() + pad_grid(pad_count)
-    base += named_layer_cases() + invalid_layer_cases() + dense_grid(dense_count)
-    for dims in (1, 2, 3):
-        base += conv_grid(dims, conv_count) + conv_transpose_grid(dims, conv_count // 3)
-        base += pool_grid("max", dims, pool_count) + pool_grid("avg", dims, pool_count)
-    unique = {}
-    for case in base:  # a grid may draw a named case again; the named one stays
-        unique.setdefault(case.id, case)
-    base = list(unique.values())
-    if ops is not None:
-        base = [case for case in base if case.op in ops]
-    return [case.with_dtype(dtype) for case in base for dtype in dtypes]

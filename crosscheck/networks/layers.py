@@ -1,87 +1,8 @@
-"""The tolerances of the module twin check (:mod:`crosscheck.modules`), derived: the proven
-bound of one multilinear leaf and, for anything else, the layer-by-layer depths, the linearised
-magnitude run, the losses' bounds and the decisions that rounding may flip.
-
-Tolerances
-----------
-**A multilinear leaf** (``Conv*``, ``ConvTranspose*``, ``Linear``, ``Flatten``): every entry of
-every result is a sum of products of entries of the arrays, so the proven entrywise bound of
-:mod:`crosscheck.tolerance` applies: ``(n + 1)·eps·Σ|terms|``, ``Σ|terms|`` from a torch run on
-``|params|, |input|, |grad_output|`` and ``n`` from a run on ones.
-
-**Anything else** (``ReLU``, ``MaxPool*``, ``AvgPool*``, ``Sigmoid``, ``Tanh``, the losses, and any
-``Sequential`` of known layers): the ones-run no longer counts roundings. Through a composition
-it returns the *product* of the layers' term counts where each term sees only their *sum* of
-roundings, and average pooling's ones-run returns 1 (an average of ones) for a ``|k|``-term sum.
-So the bound is built layer by layer (first order in ``u = eps/2``), as
-
-    tol_q = 2·γ(D_q) · A_q,   γ(D) = D·u / (1 − D·u)       (entrywise, per quantity q)
-
-``A_q`` — the scale — is the **linearised magnitude run**: torch in float64 on ``|params|`` and
-``|input|``, where each multilinear layer runs on magnitudes (so it yields ``Σ|terms|``) and each
-decision-making or smooth layer is frozen at the truth's values ``z`` (its input) and ``y``:
-
-    layer     forward magnitude a_out          backward magnitude G_in
-    ReLU      a_in · [z > 0]                   G_out · [z > 0]
-    MaxPool   a_in at the truth's argmax       G_out added into the truth's argmax
-    Sigmoid   σ'(z)·a_in + |y|                 G_out · (σ'(z) + a_out)      (|∂σ'/∂y| ≤ 1)
-    Tanh      tanh'(z)·a_in + |y|              G_out · (tanh'(z) + 2·a_out)  (|∂tanh'/∂y| ≤ 2)
-
-and the backward starts from ``|grad_output|``, or through a loss from the magnitude of its
-gradient (see below). With the decisions frozen the whole network is multilinear in
-(input, params, upstream) apart from the smooth layers' ``y`` terms, and by induction over the
-layers each computed activation is within ``D_sofar·u·a`` of the exact one and each gradient
-within ``D·u·G`` (the ``+|y|`` and ``+a_out`` terms carry the smooth layers' own roundings and
-the error of the ``f'(y)`` that the backward reads from a forward value).
-
-``D_q`` — the constant — is the number of roundings any term of ``q`` can see, the sum of the
-layers' own depths along the way (each ``d`` below is an ``n``-term sum's ``n`` plus the store):
-
-    Conv*, ConvTranspose*, Linear   forward: max terms per output + 1 (ones-run of that layer on
-                                    its input's shape); backward: the same for ∂E/∂x; a weight
-                                    or bias gradient: max terms per entry + 1 (N·L_out + 1 ...)
-    AvgPool                         |k| + 2 both ways (|k| − 1 adds, a divide, the store; as
-                                    crosscheck.bounds.averaging)
-    MaxPool                         0 forward (a copy); |k| backward (overlapping windows add)
-    ReLU, Flatten                   0 (copies and selections)
-    Sigmoid, Tanh                   8 forward (crosscheck.bounds.smooth_elementwise's 8·eps·|y|
-                                    is 4 eps of error with a factor 2); 4 backward (g·(1 − y)·y)
-
-    D_output = D_f = Σ forward depths;   D_grad_input = D_f + D_L + D_b;
-    D_grad_<param> = D_f + D_L + D_b + d_param,   D_b = Σ backward depths
-
-(``D_f`` appears in the gradients because the forward's activations feed the weight gradients and
-the smooth layers' derivatives). ``D_L`` is the depth of the loss's gradient, 0 without a loss.
-The factor 2 pays for the truth's own error in float64 (where it is as large as the
-reference's) and is a factor-2 margin in float32. float64 stays tight: for the issue's network
-``D`` is a few hundred, so ``tol_q ≈ 1e-13·A_q`` and a relative error of 1e-6 fails.
-
-**Losses**, on the network's output ``y`` (magnitude ``A_y``, error ≤ ``D_f·u·A_y``):
-
-* MSE, ``L = Σ (y − t)²`` over ``N`` entries (/N for 'mean'): a polynomial, so magnitudes are
-  exact ``Σ|terms|`` again: ``A_L = Σ (A_y + |t|)²`` (/N), ``D = 2·D_f + N + 4`` (the square doubles
-  ``d = y − t``'s error, the sum adds N, the divide 1; 'none': ``2·D_f + 3`` entrywise). Its
-  gradient ``2(y − t)·g`` (/N): ``G_L = 2|g|(A_y + |t|)`` (/N), ``D_L = D_f + 4``.
-* Cross-entropy over ``C`` classes, class-index targets, per loss entry ``e`` with
-  ``S_e = max_c A_y[e, c]`` (its logits' scale; the loss itself has no meaningful magnitude run,
-  ``log Σ exp`` of magnitudes bounds nothing): ``ℓ = log_softmax(y)`` moves by at most
-  ``2·max_c |δy|`` (the row sums of ``|∂ℓ/∂y|`` are ≤ 2) and has its own error
-  ``4u·(6·S_e + 3·log C + C + 3)`` (:func:`crosscheck.bounds.log_softmax` with
-  ``|y − m| ≤ 2S_e``, ``|log Σ| ≤ log C``, ``|ℓ| ≤ 2S_e + log C``), so
-
-      L_e within u·T_e,   T_e = (2·D_f + 24)·S_e + 12·log C + 4C + 12,
-
-  and the K-entry mean within ``u·(mean_e T_e + (K + 1)·|L|)`` (sum: ``Σ_e T_e + K·|L|``); the
-  tolerance is twice that. The gradient ``(g/K)·(p − onehot(t))`` moves with ``p = exp(ℓ)``
-  (relative error = ``ℓ``'s absolute error) plus 3 roundings:
-  ``G_L = (|g|/K)·(p + onehot)·(1 + S_e)`` and ``D_L = 2·D_f + 4C + 12·log C + 40``.
-
-**Decisions.** The frozen bound holds while the reference makes the truth's decisions. A ReLU
-input within its error bound ``2γ(D_sofar)·a`` of 0, or a max-pool window whose top two
-are within the sum of their bounds, may legitimately go the other way in float32, and then the
-gradients differ by O(1) where no tolerance can follow. The check finds every such decision
-(from the same runs) and reports their count per layer in ``ModuleOutcome.ambiguous``, also
-in the failure's reason; a check with ambiguous decisions proves nothing about the gradients.
+"""What the network bound (:mod:`crosscheck.networks.bounds`, where it is derived) knows about
+each ``torch.nn`` layer and loss: which layers it covers and how each is classified, the truth
+run's record of each layer's call, each layer's depths (the roundings its terms can see), its
+linearisation in the magnitude run, the decisions of its that rounding may flip, and the
+losses' own bounds. The tables these follow are in :mod:`crosscheck.networks.bounds`.
 """
 from __future__ import annotations
 
@@ -110,20 +31,18 @@ SMOOTH_FORWARD, SMOOTH_BACKWARD = 8, 4
 MSE_GRAD_DEPTH = 4  # d = y − t, ·g, /N, and the store
 
 
-def _gamma2(depth: float, dtype) -> float:
+def gamma2(depth: float, dtype) -> float:
     """``2·γ(D) = 2·D·u/(1 − D·u)``: the reference's and the truth's first-order error together."""
     u = float(np.finfo(dtype).eps) / 2
     return 2 * depth * u / (1 - depth * u)
 
-
-# --- networks: the layer-by-layer bound ---------------------------------------------------------
 
 def _ntuple(value, n):
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     return items * n if len(items) == 1 else items
 
 
-def _pool_params(module):
+def pool_params(module):
     """``(dims, kernel, stride, padding, dilation)`` of a torch pooling module, as tuples."""
     dims = int(type(module).__name__[-2])
     kernel = _ntuple(module.kernel_size, dims)
@@ -133,7 +52,7 @@ def _pool_params(module):
 
 
 @dataclass
-class _Call:
+class LeafCall:
     """One call of a leaf in the truth run: its input ``z`` and output ``y`` (float64, detached)."""
 
     module: torch.nn.Module
@@ -144,7 +63,7 @@ class _Call:
     a_in: torch.Tensor | None = None  # the magnitude run's input to this call
 
 
-def _leaves(torch_net) -> dict:
+def leaves(torch_net) -> dict:
     """``{module: name}`` of the leaves; refuses what the layer-by-layer bound does not cover."""
     names = {}
     for name, module in torch_net.named_modules():
@@ -160,11 +79,12 @@ def _leaves(torch_net) -> dict:
 
 
 def _hooked(torch_net, hook):
-    names = _leaves(torch_net)
+    names = leaves(torch_net)
     return names, [m.register_forward_hook(lambda mod, args, out: hook(mod, names[mod], args, out)) for m in names]
 
 
-def _first(out):
+def first(out):
+    """A module's output: the first entry where it returns several (max pooling's indices)."""
     return out[0] if isinstance(out, tuple) else out
 
 
@@ -172,7 +92,7 @@ def _flat_planes(t: torch.Tensor, dims: int) -> torch.Tensor:
     return t.flatten(start_dim=t.ndim - dims) if dims > 1 else t
 
 
-def _run_net(torch_net, tensors, inp, hook):
+def run_net(torch_net, tensors, inp, hook):
     """``torch_net`` on ``inp`` with ``tensors`` as parameters and ``hook`` on every leaf."""
     if torch_net is None:
         return inp
@@ -186,7 +106,7 @@ def _run_net(torch_net, tensors, inp, hook):
             handle.remove()
 
 
-class _Frozen(torch.autograd.Function):
+class Frozen(torch.autograd.Function):
     """A layer replaced, in the magnitude run, by its linearisation at the truth's values."""
 
     @staticmethod
@@ -199,7 +119,7 @@ class _Frozen(torch.autograd.Function):
         return ctx.backward_fn(grad), None, None
 
 
-def _frozen(c: _Call, a_in: torch.Tensor):
+def frozen(c: LeafCall, a_in: torch.Tensor):
     """The magnitude run's (forward, backward) of a decision-making or smooth layer (table in
     the module docstring); None for a layer that runs on magnitudes as it is."""
     m = c.module
@@ -207,7 +127,7 @@ def _frozen(c: _Call, a_in: torch.Tensor):
         mask = (c.z > 0).to(c.z.dtype)
         return (lambda a: a * mask), (lambda g: g * mask)
     if isinstance(m, MAX_POOLS):
-        dims = _pool_params(m)[0]
+        dims = pool_params(m)[0]
         index = _flat_planes(c.index, dims)
 
         def gather(a):
@@ -233,7 +153,7 @@ def _frozen(c: _Call, a_in: torch.Tensor):
 
 def _windows(t: torch.Tensor, module, out_spatial, fill) -> torch.Tensor:
     """Every max-pooling window of ``t`` ``(B, C, *L)``: ``(B, C, *L_out, |k|)``, padded with ``fill``."""
-    dims, kernel, stride, padding, dilation = _pool_params(module)
+    dims, kernel, stride, padding, dilation = pool_params(module)
     pads = []
     for a in reversed(range(dims)):
         extent = (out_spatial[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1
@@ -245,12 +165,12 @@ def _windows(t: torch.Tensor, module, out_spatial, fill) -> torch.Tensor:
     return t.reshape(t.shape[:2 + dims] + (-1,))
 
 
-def _ambiguous(c: _Call, bound: torch.Tensor) -> int:
+def ambiguous_decisions(c: LeafCall, bound: torch.Tensor) -> int:
     """How many of the call's decisions the error ``bound`` (entrywise, on its input) may flip."""
     if isinstance(c.module, _NN.ReLU):
         return int(((c.z.abs() <= bound) & (bound > 0)).sum())
     if isinstance(c.module, MAX_POOLS):
-        dims = _pool_params(c.module)[0]
+        dims = pool_params(c.module)[0]
         z, b, y = c.z, bound, c.y
         if z.ndim == dims + 1:
             z, b, y = z[None], b[None], y[None]
@@ -266,14 +186,14 @@ def _ambiguous(c: _Call, bound: torch.Tensor) -> int:
     return 0
 
 
-def _depths(c: _Call, prefix: str):
+def depths(c: LeafCall, prefix: str):
     """``(forward, backward, {parameter: depth})`` of one call (table in the module docstring)."""
     m = c.module
     if isinstance(m, AVG_POOLS):
-        volume = math.prod(_pool_params(m)[1])
+        volume = math.prod(pool_params(m)[1])
         return volume + 2, volume + 2, {}
     if isinstance(m, MAX_POOLS):
-        return 0, math.prod(_pool_params(m)[1]), {}
+        return 0, math.prod(pool_params(m)[1]), {}
     if isinstance(m, SMOOTH):
         return SMOOTH_FORWARD, SMOOTH_BACKWARD, {}
     if not isinstance(m, MULTILINEAR):
@@ -290,7 +210,7 @@ def _depths(c: _Call, prefix: str):
     return depth(out), depth(grads[0]), {prefix + n: depth(g) for n, g in zip(names, grads[1:])}
 
 
-def _abs64(a) -> np.ndarray:
+def abs64(a) -> np.ndarray:
     """``|a|`` as a float64 array (NumPy returns a scalar for a 0-d array)."""
     return np.asarray(np.abs(np.asarray(a, np.float64)))
 
@@ -304,7 +224,7 @@ def _sum_to(a: np.ndarray, shape) -> np.ndarray:
     return np.sum(a, axis=axes, keepdims=True).reshape(shape)
 
 
-def _loss_bounds(loss, y, a_y, target, grad, depth_f, dtype):
+def loss_bounds(loss, y, a_y, target, grad, depth_f, dtype):
     """For the loss on output ``y`` (truth) with magnitude ``a_y``: ``(tol_loss, G_L, D_L, extra)``,
     ``G_L`` the magnitude of ``∂E/∂y`` (y's shape), ``D_L`` its depth and ``extra`` the depth of
     the sum that brings a broadcast gradient back to ``y``'s shape (module docstring)."""
@@ -317,9 +237,9 @@ def _loss_bounds(loss, y, a_y, target, grad, depth_f, dtype):
         count = square.size
         scale = 1.0 / count if reduction == "mean" and count else 1.0
         if reduction == "none":
-            tol = _gamma2(2 * depth_f + 3, dtype) * square
+            tol = gamma2(2 * depth_f + 3, dtype) * square
         else:
-            tol = _gamma2(2 * depth_f + count + 4, dtype) * np.sum(square) * scale
+            tol = gamma2(2 * depth_f + count + 4, dtype) * np.sum(square) * scale
         full = 2 * g * (a_y + t) * scale
         repeats = full.size // max(a_y.size, 1)
         return np.asarray(tol), _sum_to(full, a_y.shape), depth_f + MSE_GRAD_DEPTH, repeats if repeats > 1 else 0

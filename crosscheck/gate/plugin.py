@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import os
 
+import hypothesis
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
-from . import DEFAULT_IMPL, load_impl
+from ..cases import PROFILES
+from ..oracle import use_one_torch_thread
+from ..specs import OPS
 from .deviations import KnownDeviations
-from .compare import use_one_torch_thread
-from .ops import OPS
-from .table import PROFILES
+from .impl import DEFAULT_IMPL, load_impl
 
 
 def pytest_addoption(parser):
@@ -34,7 +36,7 @@ def pytest_addoption(parser):
                     help="derandomised fuzzing: the same draws on every run (for CI); without it, draws are "
                          "random and failures are kept in the example database (.hypothesis/) and replayed first")
     group.addoption("--known-deviations", default=None, metavar="FILE",
-                    help="cases the implementation may fail, 'pattern: reason' per line (see crosscheck.deviations)")
+                    help="cases the implementation may fail, 'pattern: reason' per line (see crosscheck.gate.deviations)")
 
 
 def pytest_configure(config):
@@ -92,10 +94,6 @@ def selected_ops(config):
 
 
 def pytest_report_header(config):
-    import torch
-
-    import hypothesis
-
     return (f"crosscheck: impl={config.getoption('--impl')}, torch {torch.__version__}, numpy {np.__version__}, "
             f"hypothesis {hypothesis.__version__}")
 

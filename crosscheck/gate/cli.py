@@ -10,10 +10,12 @@ import os
 import sys
 import time
 
-from . import DEFAULT_IMPL, load_impl, report
-from .compare import run_case, use_one_torch_thread
-from .ops import OPS
-from .table import DTYPES, PROFILES, cases_for
+from ..cases import DTYPES, PROFILES, cases_for
+from ..checking import run_case
+from ..oracle import use_one_torch_thread
+from ..specs import OPS
+from . import report
+from .impl import DEFAULT_IMPL, load_impl
 
 
 def _list(kind, choices):

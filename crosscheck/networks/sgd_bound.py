@@ -1,15 +1,15 @@
-"""The deviation bound of two SGD runs: how far reference.optim.SGD and torch.optim.SGD may drift
+"""The deviation bound of two SGD runs: how far reference.training.optim.SGD and torch.optim.SGD may drift
 apart through rounding alone, entry by entry, step by step.
 
 Two SGD runs, the reference's and torch's, start from the same parameters, and at every step each
 gets a gradient; ``G`` bounds (entrywise) how far the two gradients of a step may differ: 0 when
 both are handed the same array (the optimiser test), the network's rounding bound in a training
-run (:mod:`crosscheck.trajectory`). Then the parameters differ only by what rounding did along
+run (:mod:`crosscheck.networks.trajectory`). Then the parameters differ only by what rounding did along
 the way. Let ``E`` bound ``|p_ref − p_torch|`` entrywise and ``M`` bound ``|b_ref − b_torch|``
 (the momentum buffers); both start at 0. One step computes, on each
 side, ``d = g + λ·p``, ``b' = μ·b + (1 − τ)·d`` (``b' = d`` at the first step), ``u = d + μ·b'``
 (Nesterov) or ``u = b'`` (or ``u = d`` without momentum), ``p' = p − lr·u``
-(:mod:`reference.optim`). With ``u₀ = eps/2`` and ``γ(n) = n·u₀/(1 − n·u₀)``, an operation
+(:mod:`reference.training.optim`). With ``u₀ = eps/2`` and ``γ(n) = n·u₀/(1 − n·u₀)``, an operation
 ``a ∘ b`` computed with ``n`` roundings is within ``γ(n)·(|a| + |b|)`` of the exact result, and
 every line above takes at most 2 roundings per term (NumPy: the product, then the sum; torch:
 a fused multiply-add, or a product and then one). The constants ``lr``, ``μ``, ``1 − τ`` and ``λ``
@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _gamma(n: int, dtype) -> float:
+def gamma(n: int, dtype) -> float:
+    """``γ(n) = n·u/(1 − n·u)``, ``u = eps/2``: the relative error that ``n`` roundings can add up to."""
     u = float(np.finfo(dtype).eps) / 2
     return n * u / (1 - n * u)
 
@@ -47,7 +48,7 @@ class SGDDeviationBound:
 
     def __init__(self, names, dtype, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         self.lr, self.mu, self.tau, self.wd, self.nesterov = lr, momentum, dampening, weight_decay, nesterov
-        self.g2 = 2 * _gamma(2, dtype)  # both sides' rounding of a two-rounding line
+        self.g2 = 2 * gamma(2, dtype)  # both sides' rounding of a two-rounding line
         self.E = {name: 0.0 for name in names}
         self.M = {name: None for name in names}
 

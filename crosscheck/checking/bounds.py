@@ -6,18 +6,18 @@ arguments, the upstream gradient, and torch's float64 output and gradients; and 
 tolerance of the output and of each gradient (None where the gradient is None). Bounds
 that measure sums by rerunning the op take ``run``, the float64 oracle that reruns it
 (torch by default; the tests of the two reference tiers pass the loop tier instead).
+:data:`BOUNDS` says which bound holds each op of the contract.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..oracle import torch_forward_backward
 from .tolerance import tolerance
 
 
 def torch_run(case, arrays, grad_output):
     """The op's output and gradients from torch in float64."""
-    from .compare import torch_forward_backward
-
     result = torch_forward_backward(case.op, arrays, case.kwargs, grad_output)
     return result.output, result.grads
 
@@ -31,7 +31,7 @@ def _aux(case, arrays, grad_output, transform, grad_transform, run):
 def multilinear(case, arrays, grad_output, truth, grads, run=torch_run):
     """For ops whose every result entry is a sum of products of argument entries (conv,
     pad, linear, average pooling): ``(n + 1)·eps·Σ|terms|``, with ``Σ|terms|`` measured by a run
-    on absolute values and ``n`` by a run on ones (see :mod:`crosscheck.tolerance`)."""
+    on absolute values and ``n`` by a run on ones (see :mod:`crosscheck.checking.tolerance`)."""
     mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs, run)
     count, count_grads = _aux(case, arrays, grad_output, lambda _, a: np.ones_like(a), np.ones_like, run)
     dtype = case.dtype
@@ -126,40 +126,123 @@ def log_softmax(case, arrays, grad_output, truth, grads):
         return 2 * eps * (gap + log_total + budget + np.abs(truth)), [2 * eps * (g + p * spread) + tiny]
 
 
+def _sum_to(a: np.ndarray, shape) -> np.ndarray:
+    """The adjoint of broadcasting ``shape`` to ``a.shape``: a sum over the broadcast axes."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
+    return np.sum(a, axis=axes, keepdims=True).reshape(shape)
+
+
 def mse_loss(case, arrays, grad_output, truth, grads):
     """``d = x − t`` and ``d²`` carry at most 3 roundings: ``4·eps·d²`` per entry; a 'mean' or
-    'sum' adds the N-term sum of non-negative terms: ``2·eps·(N + 4)·|loss|``. The gradients
-    ``±2·d·g`` (over N for 'mean') are within ``4·eps`` of themselves, relatively."""
+    'sum' adds the N-term sum of non-negative terms (N entries of the broadcast shape):
+    ``2·eps·(N + 4)·|loss|``. The gradients ``±2·d·g`` (over N for 'mean') are within ``4·eps`` of
+    themselves, relatively. An argument broadcast to ``k`` times its size collects ``k`` of those
+    terms in a sum, whose ``k − 1`` additions add ``(k − 1)·eps`` of ``Σ|terms|``: ``(k + 3)·eps·Σ|terms|``,
+    ``Σ|terms| = Σ |2·d·g|`` (over N) measured in float64 (for ``k = 1`` that is ``4·eps·|∂E/∂a|``)."""
     eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
-    if case.kwargs.get("reduction", "mean") == "none":
+    x, t = _wide(arrays[0]), _wide(arrays[1])
+    shape = np.broadcast_shapes(np.shape(x), np.shape(t))
+    size = int(np.prod(shape))
+    reduction = case.kwargs.get("reduction", "mean")
+    if reduction == "none":
         out = 4 * eps * np.abs(truth) + tiny
     else:
-        out = 2 * eps * (np.size(arrays[0]) + 4) * np.abs(truth) + tiny
-    return out, [None if gr is None else 4 * eps * np.abs(gr) + tiny for gr in grads]
+        out = 2 * eps * (size + 4) * np.abs(truth) + tiny
+    grad_tols = []
+    for a, gr in zip((x, t), grads):
+        k = size // max(np.size(a), 1)
+        if gr is None or k <= 1:
+            grad_tols.append(None if gr is None else 4 * eps * np.abs(gr) + tiny)
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            upstream = np.abs(_wide(grad_output)) / (size if reduction == "mean" else 1)
+            terms = 2 * np.abs(np.broadcast_to(x, shape) - np.broadcast_to(t, shape)) * upstream
+        grad_tols.append((k + 3) * eps * _sum_to(terms, np.shape(a)) + tiny)
+    return out, grad_tols
+
+
+IGNORE_INDEX = -100  # torch's default ignore_index: an ignored target adds nothing and gets no gradient
 
 
 def cross_entropy(case, arrays, grad_output, truth, grads):
     """``loss_n = −log_softmax(x_n)[t_n]`` over the class axis (1, or 0 unbatched), each within
     the log_softmax bound at the target; 'mean' and 'sum' add an N-term sum (``N·u``
     relative). Backward ``∂E/∂x = g'·(p − onehot(t))`` with ``g'`` the upstream gradient (over N
-    for 'mean'): ``2·eps·|g'|·(1 + p·(C + 2 + |x − m| + |log S| + A))``."""
+    for 'mean'): ``2·eps·|g'|·(1 + p·(C + 2 + |x − m| + |log S| + A))``. A target of −100 is
+    ignored (torch's default ``ignore_index``): its loss is exactly 0, its row of the gradient
+    exactly 0, and N counts the targets kept. Class probabilities (a float target, beyond the
+    contract): :func:`_probability_targets`."""
     x, target = _wide(arrays[0]), np.asarray(arrays[1])
     dim = 0 if x.ndim == 1 else 1
+    if target.dtype.kind == "f":
+        return _probability_targets(case, x, target, grad_output, dim)
     eps = _eps(case)
     gap, p, log_total, budget, n = _softmax_parts(x, dim)
-    picked = np.take_along_axis(gap + log_total + budget, np.expand_dims(target, dim), dim).squeeze(dim)
-    per_sample = 2 * eps * (picked + np.abs(np.take_along_axis(
-        np.log(np.maximum(p, np.finfo(np.float64).tiny)), np.expand_dims(target, dim), dim).squeeze(dim)))
+    kept = target != IGNORE_INDEX
+    at_target = np.expand_dims(np.where(kept, target, 0), dim)
+    picked = np.take_along_axis(gap + log_total + budget, at_target, dim).squeeze(dim)
+    per_sample = np.where(kept, 2 * eps * (picked + np.abs(np.take_along_axis(
+        np.log(np.maximum(p, np.finfo(np.float64).tiny)), at_target, dim).squeeze(dim))), 0.0)
     reduction = case.kwargs.get("reduction", "mean")
     g = np.abs(_wide(grad_output))
-    count = max(target.size, 1)
+    count = max(int(kept.sum()), 1)
     if reduction == "none":
-        out, scale = per_sample, np.expand_dims(g, dim)
+        out, scale = per_sample, np.expand_dims(g * kept, dim)
     else:
         # the N-term sum is off by N·u·Σ|loss_n|; for 'mean' that is N·u·|mean| after the division
         divisor = count if reduction == "mean" else 1
         out = per_sample.sum() / divisor + 2 * eps * count * np.abs(truth)
-        scale = g / divisor
+        scale = g / divisor * np.expand_dims(kept, dim)
     with np.errstate(invalid="ignore"):
         grad_tol = 2 * eps * scale * (1 + p * (n + 2 + gap + log_total + budget))
     return out, [grad_tol, None]
+
+
+def _probability_targets(case, x, target, grad_output, dim):
+    """cross_entropy with class probabilities ``t`` (torch takes them; the contract does not):
+    ``L = −Σ_c t_c·ℓ_c``, ``ℓ = log_softmax(x)``, each ``ℓ_c`` within ``tol(ℓ) = 2·eps·(|x − m| +
+    |log S| + A + |ℓ|)`` (:func:`log_softmax`) and the class sum adding ``(C + 2)·eps·Σ_c |t_c·ℓ_c|``;
+    'sum' and 'mean' add a K-term sum and a divide: ``(K + 2)·eps·Σ|L|`` (over K = N·d₁⋯ for
+    'mean'). Backward, with ``g'`` each entry's upstream gradient (over K for 'mean'):
+    ``∂E/∂x = G − p·ΣG``, ``G = −g'·t``, within ``2·eps·(2|G| + p·Σ_c|G_c|·(C + 2 + |x − m| + |log S| +
+    A))``; and ``∂E/∂t = −g'·ℓ`` within ``|g'|·tol(ℓ) + 2·eps·|g'·ℓ|``. Non-finite terms (an ``x`` of
+    −inf has ``p = 0`` exactly) count as 0; the entries they make NaN or infinite are compared exactly."""
+    eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
+    gap, p, log_total, budget, n = _softmax_parts(x, dim)
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite_gap = np.where(np.isfinite(gap), gap, 0.0)
+        ell = np.where(np.isfinite(gap + log_total), gap + log_total, 0.0)  # |ℓ| = |x − m| + log S
+        ell_tol = 2 * eps * (finite_gap + log_total + budget + ell)
+        weights = np.abs(target)
+        count = x.size / n if n else np.nan
+        terms = np.sum(weights * ell, axis=dim)
+        entry = np.sum(weights * ell_tol, axis=dim) + (n + 2) * eps * terms
+        reduction = case.kwargs.get("reduction", "mean")
+        divisor = count if reduction == "mean" and count else 1
+        if reduction == "none":
+            out, scale = entry, np.expand_dims(np.abs(_wide(grad_output)), dim)
+        else:
+            out = (np.sum(entry) + (entry.size + 2) * eps * np.sum(terms)) / divisor
+            scale = np.abs(_wide(grad_output)) / divisor
+        G = scale * weights
+        gx = 2 * eps * (2 * G + p * np.sum(G, axis=dim, keepdims=True) * (n + 2 + finite_gap + log_total + budget))
+        gt = scale * ell_tol + 2 * eps * scale * ell
+    return out + tiny, [gx + tiny, gt + tiny]
+
+
+BOUNDS = {
+    **{f"{family}{d}d": multilinear for family in ("conv", "conv_transpose") for d in (1, 2, 3)},
+    "pad": multilinear,
+    **{f"max_pool{d}d": selection for d in (1, 2, 3)},
+    **{f"avg_pool{d}d": averaging for d in (1, 2, 3)},
+    "linear": multilinear,
+    "relu": selection,
+    "sigmoid": smooth_elementwise,
+    "tanh": smooth_elementwise,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "mse_loss": mse_loss,
+    "cross_entropy": cross_entropy,
+}
+"""The bound of each op's results: op name -> bound function."""

@@ -7,7 +7,7 @@ For every case, whatever the op:
 2. The implementation's ``NAME`` and ``NAME_backward`` run on copies of the same arrays,
    with a random upstream gradient.
 3. torch recomputes the output and every gradient in float64 on the same values (the
-   truth), and twice more to size the tolerance entrywise (see :mod:`crosscheck.tolerance`).
+   truth), and twice more to size the tolerance entrywise (see :mod:`crosscheck.checking.tolerance`).
 4. Output and gradients are compared in order: type, shape, dtype, values. The inputs and
    the upstream gradient must come back unmodified, and the output must not share memory
    with an input.
@@ -17,101 +17,16 @@ to the tolerance are kept for every quantity compared, pass or fail.
 """
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-from typing import NamedTuple
-
 import numpy as np
-import torch
 
-from . import tolerance as _tol
-from .cases import Case
-from .ops import OPS
+from ..cases import Case
+from ..oracle import torch_forward_backward, torch_rejection
+from ..specs import OPS
+from .bounds import BOUNDS
+from .outcome import Failure, Outcome
+from .tolerance import excess
 
 REJECTIONS = (ValueError, TypeError)
-
-
-def use_one_torch_thread() -> None:
-    """Cases are small, so torch's intra-op threads only add contention: with other work
-    on the machine, 672 conv1d cases took 97 s on 2 threads and 7 s on 1. The CLI and the
-    pytest plugin call this once at start-up."""
-    torch.set_num_threads(1)
-
-
-@dataclass
-class Failure:
-    quantity: str
-    reason: str
-    max_error: float = float("nan")
-    index: tuple | None = None
-    tolerance: float = float("nan")
-    actual: float = float("nan")
-    expected: float = float("nan")
-
-
-@dataclass
-class Outcome:
-    case: Case
-    status: str  # passed, failed or skipped
-    errors: dict = field(default_factory=dict)  # quantity -> largest absolute error
-    ratios: dict = field(default_factory=dict)  # quantity -> largest error / tolerance
-    failure: Failure | None = None
-    note: str = ""  # why skipped; what torch said when it rejected
-
-    @property
-    def rejected(self) -> bool:
-        return self.note.startswith("torch rejects")
-
-
-def _to_torch(arrays, dtype=None):
-    tensors = []
-    for a in arrays:
-        if a is None:
-            tensors.append(None)
-            continue
-        widen = dtype is not None and np.asarray(a).dtype.kind == "f"
-        t = torch.from_numpy(np.array(a, dtype=dtype if widen else None, copy=True))
-        tensors.append(t.requires_grad_() if t.is_floating_point() else t)
-    return tensors
-
-
-class TorchResult(NamedTuple):
-    output: np.ndarray  # the differentiated output
-    grads: list  # one per array argument, None where it is None or not differentiable
-    grad_output: np.ndarray
-    extras: tuple = ()  # further outputs, compared exactly (max pooling's indices)
-
-
-def torch_forward_backward(name, arrays, kwargs, grad_output, dtype=np.float64) -> TorchResult:
-    """torch's output and the gradient of every array argument, as NumPy arrays.
-
-    Float arrays are converted to ``dtype`` (float64 by default: the truth); integer arrays
-    are passed as they are. ``grad_output`` is an array, or a function of the output's shape
-    that makes one.
-    """
-    tensors = _to_torch(arrays, dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = OPS[name].torch_fn(*tensors, **kwargs)
-    out, extras = (out[0], tuple(e.numpy() for e in out[1:])) if isinstance(out, tuple) else (out, ())
-    if callable(grad_output):
-        grad_output = grad_output(tuple(out.shape))
-    wanted = [t for t in tensors if t is not None and t.requires_grad]
-    upstream = torch.from_numpy(np.asarray(grad_output, dtype))
-    grads = iter(torch.autograd.grad(out, wanted, upstream, allow_unused=True))
-    result = [None if t is None or not t.requires_grad else next(grads) for t in tensors]
-    return TorchResult(out.detach().numpy(), [None if g is None else g.numpy() for g in result], grad_output, extras)
-
-
-def torch_rejection(name, arrays, kwargs):
-    """None if torch accepts the call in the case's own dtypes, else its error text."""
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            OPS[name].torch_fn(*_to_torch(arrays), **kwargs)
-    except Exception as exc:  # torch signals rejection with several exception types
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-    return None
 
 
 def run_case(impl, case: Case, seed: int = 0) -> Outcome:
@@ -163,7 +78,7 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
     except Exception as exc:  # torch took the call in the case's dtype and refuses it in float64
         return Failure("output", f"torch accepts this call in {case.dtype} but refuses it in float64, the dtype "
                                  f"of the truth, so it cannot be checked: {type(exc).__name__}: {exc}")
-    tol_out, tol_grads = spec.bound(case, pristine, truth.grad_output, truth.output, truth.grads)
+    tol_out, tol_grads = BOUNDS[case.op](case, pristine, truth.grad_output, truth.output, truth.grads)
 
     names = spec.outputs(case.kwargs)
     if len(names) > 1 and not (isinstance(result, tuple) and len(result) == len(names)):
@@ -225,7 +140,7 @@ def compare_quantity(quantity, actual, expected, tol, dtype, outcome):
         return Failure(quantity, f"shape {actual.shape} != torch's {expected.shape}")
     if actual.dtype != np.dtype(dtype):
         return Failure(quantity, f"dtype {actual.dtype} != {np.dtype(dtype)} (the input's)")
-    error, bad = _tol.excess(actual, expected, tol)
+    error, bad = excess(actual, expected, tol)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(error == 0, 0.0, error / tol)
     outcome.errors[quantity] = float(error.max()) if error.size else 0.0
