@@ -2,7 +2,7 @@
 
 Each module wraps :mod:`reference.functional` or :mod:`tests.impls.torch_backed` (both
 correct) and changes one thing. Its docstring says what the bug is and which cases reveal
-it; its ``GATE`` dict says what ``tests/test_gate.py`` expects of the harness:
+it; its ``GATE`` dict says what ``tests/crosscheck/test_gate.py`` expects of the harness:
 
 * ``ops``: the ops whose default-profile cases the gate runs: enough to reveal the bug, kept
   few so the gate stays fast (the docstring says where else the bug shows);

@@ -1,1 +1,1 @@
-"""Mutants that the default grid misses and the fuzzing finds (tests/test_fuzz.py)."""
+"""Mutants that the default grid misses and the fuzzing finds (tests/crosscheck/suite/test_fuzzing.py)."""

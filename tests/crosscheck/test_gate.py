@@ -26,7 +26,7 @@ from crosscheck.specs import OPS
 from tests.impls import broken
 from tests.impls import torch_backed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED = 0
 MUTANTS = sorted(m.name for m in pkgutil.iter_modules(broken.__path__) if not m.name.startswith("_"))
 

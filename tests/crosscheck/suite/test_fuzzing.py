@@ -28,7 +28,7 @@ from crosscheck.oracle import torch_rejection
 from reference import functional as R
 from tests.impls.fuzz_only import conv1d_chunk_offset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 MUTANT = "tests.impls.fuzz_only.conv1d_chunk_offset"
 
 

@@ -1,0 +1,1 @@
+"""Tests of crosscheck.cases: the tables and the strategies."""

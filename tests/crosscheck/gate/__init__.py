@@ -1,0 +1,1 @@
+"""Tests of crosscheck.gate: the command line."""

@@ -1,0 +1,1 @@
+"""Tests of crosscheck.networks: the training run beside its torch twin."""
