@@ -3,8 +3,11 @@
 The harness options (--impl, --profile, --ops, --crosscheck-seed) come from the
 crosscheck pytest plugin, which the package registers as an entry point.
 """
-import numpy as np
 import pytest
+
+pytest.register_assert_rewrite("tests.helpers")
+
+import numpy as np  # noqa: E402
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Tests of reference, one file per module of reference/."""
