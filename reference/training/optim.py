@@ -17,7 +17,7 @@ differs from a buffer started at zero. Nesterov's variant needs ``μ > 0`` and `
 Arithmetic: the reference writes each line as NumPy operations in the parameter's dtype (the
 constants are Python floats, so float32 stays float32). torch fuses ``a + α·b`` into one
 fused multiply-add where NumPy rounds twice, so the two differ by a rounding or two per
-operation, never more (see ``tests/test_optim.py`` for the bound).
+operation, never more (see ``tests/reference/training/test_optim.py`` for the bound).
 """
 from __future__ import annotations
 

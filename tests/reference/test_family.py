@@ -96,7 +96,7 @@ def test_rebuilt_ops_name_themselves_when_they_refuse(rebuilt, case):
     Kills ``op = f"conv{dims}d"`` → ``op = None`` and ``geometry(op, ...)`` → ``geometry(None,
     ...)`` in each factory (and the same for ``op + "_backward"``): the op is still refused, so
     the harness passes, but the message no longer starts with the op's name, which is what a
-    user reads first (tests/test_rejections.py holds the imported ops to the same rule)."""
+    user reads first (tests/reference/test_rejections.py holds the imported ops to the same rule)."""
     arrays = case.arrays(seed=0)
     with pytest.raises((ValueError, TypeError)) as refused:
         getattr(rebuilt, case.op)(*arrays, **case.kwargs)

@@ -52,10 +52,10 @@ module between each function and its caller: where a warning points cannot be ch
 def test_mse_loss_warns_at_the_line_that_called_it(tier):
     """Guards that mse_loss's broadcast warning points at the caller's own line, in both tiers (skipped under mutmut).
 
-    Kills ``level = 1`` → ``2`` in ``_outside_the_package`` (and, with tests/test_dense.py,
+    Kills ``level = 1`` → ``2`` in ``_outside_the_package`` (and, with tests/reference/test_dense.py,
     the other changes of its frame walk and ``warn_if_broadcast``'s ``stacklevel``): the
     broadcast warning must point at the caller's own line, as torch's does, not at the line
-    that called the caller. tests/test_dense.py checks the file only, and its calls go through
+    that called the caller. tests/reference/test_dense.py checks the file only, and its calls go through
     a helper in the same file, so a warning one frame too far out still passed there. Runs in
     ``make test``, not under mutmut (docs/mutation.md)."""
     with pytest.warns(UserWarning, match="broadcast") as record:

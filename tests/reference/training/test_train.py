@@ -18,7 +18,7 @@ from reference.training import fit, lenet
 from reference.training import train as cli
 from reference.training.optim import SGD
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 # --- early stopping -----------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_command_mse_float64(tmp_path, capsys):
 
 
 def test_command_on_mnist_files(tmp_path, capsys):
-    from tests.test_data import fake_mnist
+    from tests.reference.training.test_data import fake_mnist
     folder = tmp_path / "mnist"
     folder.mkdir()
     fake_mnist(folder)
@@ -280,7 +280,7 @@ def test_command_refuses_bad_arguments(argv, text, capsys):
 
 
 def test_command_reports_missing_and_broken_data(tmp_path, capsys):
-    from tests.test_data import fake_mnist
+    from tests.reference.training.test_data import fake_mnist
     (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]))
     assert cli.main(["--mnist", str(tmp_path), "--out", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err

@@ -3,7 +3,7 @@
 Their calls against torch (outputs, gradients, rejections, 1-d weights, 0-d and empty inputs,
 broadcast targets, ignored class targets, NaN and ±inf) are cases of the table
 (:mod:`crosscheck.cases.dense_table`), run by the CLI, the suite and fuzzing, and both tiers
-are held to each other over it (tests/test_tiers.py). Here:
+are held to each other over it (tests/reference/test_definitional.py). Here:
 
 * neither tier warns on the table's calls (overflow, invalid value, division by zero), and
   mse_loss with broadcast shapes warns, as torch does, at the line that called it;
@@ -40,6 +40,7 @@ from crosscheck.cases.case import FIXED
 from crosscheck.cases.dense_table import named_dense_cases
 from crosscheck.gate.report import format_failure
 from crosscheck.oracle import torch_forward_backward
+from tests.helpers.calls import valid_call, refusal
 
 VECTORISED = {name: getattr(m, name) for m in (DN, A, L) for name in dir(m) if not name.startswith("_")}
 DENSE_OPS = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "mse_loss", "cross_entropy")
@@ -322,3 +323,16 @@ def test_the_new_modules_import_without_torch():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_linear_names_its_weight_and_its_feature_count():
+    """Guards linear's weight-rank and feature-count messages (a 1-d weight must not turn the refusal into an IndexError).
+
+    Kills ``checks.rank(op, "weight", ...)`` → ``"XXweightXX"`` (and the ranks' listing) and
+    ``weight.shape[-1]`` → ``weight.shape[+1]`` or ``[-2]`` in the message of ``dense.plan``: with
+    a 1-d weight, ``weight.shape[1]`` does not exist, and the refusal became an IndexError."""
+    x, w, b = valid_call("linear")[0]
+    assert refusal(F.linear, x, w[None], b) == f"linear: weight must have 2 or 1 dimensions, got weight.shape={(1,) + w.shape}"
+    for wide in (np.ones((3, 7)), np.ones(7)):
+        message = refusal(F.linear, x, wide)
+        assert message.startswith("linear: input's last axis must have weight.shape[-1]=7 features, "), message

@@ -2,7 +2,7 @@
 
 Their calls against torch (outputs, indices, gradients, rejections) are cases of the table
 (:mod:`crosscheck.cases.pool_table`), run by the CLI, the suite and fuzzing, and both tiers
-are held to each other over it (tests/test_tiers.py). Here: the signatures; the semantics worth
+are held to each other over it (tests/reference/test_definitional.py). Here: the signatures; the semantics worth
 spelling out, on hand-made examples against torch; a max-pool gradient copies its upstream
 entry exactly where one window selected the position; the separable passes' internals (blocks
 of planes, the layout of a long last axis, non-contiguous inputs); signed zeros, which equality
@@ -23,6 +23,8 @@ from crosscheck.cases.case import draw
 from crosscheck.cases.pool_table import named_pool_cases
 from crosscheck.oracle import torch_forward_backward
 from reference import passes
+import reference.functional as F
+from tests.helpers.calls import refusal
 
 DTYPES = ["float64", "float32"]
 NAMED = [case.with_dtype(dtype) for case in named_pool_cases() for dtype in DTYPES]
@@ -282,7 +284,7 @@ def test_avg_divisor_never_counts_the_overhang_past_the_padding():
         np.testing.assert_allclose(y[0, 0], expected, rtol=1e-15)
 
 
-# Rejection parity is the table's (invalid_pool_cases, tests/test_rejections.py); here, what it cannot hold.
+# Rejection parity is the table's (invalid_pool_cases, tests/reference/test_rejections.py); here, what it cannot hold.
 
 @pytest.mark.parametrize("dtype", [np.int64, np.float16])
 def test_non_contract_dtypes_are_refused_by_type(dtype):
@@ -325,3 +327,15 @@ def test_window_of_only_padding_is_refused_where_torch_indexes_outside_the_plane
     assert index.flatten().tolist() == [4, 5, 6, 7] * 2  # each plane holds offsets 0 … 3
     with pytest.raises(ValueError, match="dilation"):
         P.max_pool2d(x, (2, 1), (3, 1), (1, 0), (2, 1))
+
+
+@pytest.mark.parametrize("op, suffix", [("max_pool2d", " (dilation does not count)"), ("avg_pool2d", "")])
+def test_pooling_padding_over_half_the_kernel_says_whether_dilation_counts(op, suffix):
+    """Guards the suffix of pooling's padding message: max pooling says that dilation does not count, average pooling adds nothing.
+
+    Kills the mutants of the conditional suffix in pooling's padding message (``if
+    op.startswith("max")`` → ``and False``/``or True``, ``"max"`` → ``"XXmaxXX"``/``"MAX"``, the
+    suffix or the empty alternative replaced): only max pooling has a dilation, and its rule is
+    on the raw kernel, which the message must say (torch's own message does not)."""
+    message = refusal(getattr(F, op), np.ones((1, 1, 6, 6)), 2, padding=2)
+    assert message == f"{op}: padding must be at most half of kernel_size on every axis, got padding=2, kernel_size=2{suffix}"
