@@ -2,7 +2,7 @@
 
 Each check either returns the argument in a normalised form or raises ``ValueError`` /
 ``TypeError`` with a message that names the op, the argument and the value it was given.
-The rules follow what ``torch.nn.functional`` accepts (see SEMANTICS.md), so that an
+The rules follow what ``torch.nn.functional`` accepts (see docs/semantics.md), so that an
 implementation of this module rejects exactly the calls torch rejects.
 """
 from __future__ import annotations

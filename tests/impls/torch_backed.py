@@ -1,4 +1,4 @@
-"""A correct implementation of the contract (CONTRACT.md §1) on top of PyTorch.
+"""A correct implementation of the contract (docs/contract.md) on top of PyTorch.
 
 It exists to test the harness, not to be fast: if the harness is right, this module passes
 every case of every profile, and each mutant in :mod:`tests.impls.broken` (most of them

@@ -1,6 +1,6 @@
 """Bug: an unbatched input (C, *spatial) is read as a batch of C one-channel inputs.
 
-SEMANTICS.md's confusion #8: a 3-d input to conv2d is one (C, H, W) image, not C grey
+docs/semantics.md, the unbatched-input confusion: a 3-d input to conv2d is one (C, H, W) image, not C grey
 images. The mutant adds the channel axis instead of the batch axis, so it refuses the call
 (channel mismatch) when the weight expects C > 1 channels, and returns an output of the
 wrong shape (C, O, ...) when it expects 1. Batched inputs are the reference's.
