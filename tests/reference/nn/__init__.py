@@ -1,0 +1,1 @@
+"""Tests of reference.nn, one file per module of reference/nn/."""
