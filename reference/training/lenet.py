@@ -89,7 +89,7 @@ def load(path) -> tuple[nn.Sequential, dict]:
     path = os.fspath(path)
     with np.load(path, allow_pickle=False) as archive:
         if CONFIG_KEY not in archive.files:
-            raise ValueError(f"load: {path} has no {CONFIG_KEY!r} entry; it was not written by reference.lenet.save")
+            raise ValueError(f"load: {path} has no {CONFIG_KEY!r} entry; it was not written by reference.training.lenet.save")
         config = json.loads(str(archive[CONFIG_KEY]))
         state = {k: archive[k] for k in archive.files if k != CONFIG_KEY}
     arguments = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k != "dtype"}
