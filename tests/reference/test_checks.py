@@ -5,6 +5,8 @@ import pytest
 
 import reference.functional as F
 from crosscheck.specs import OPS
+from reference import checks
+from reference.nn import Conv2d
 from tests.helpers.calls import LAYERS, valid_call, refusal
 
 
@@ -144,3 +146,25 @@ def test_a_backward_gives_the_shape_it_wanted(op):
     output = getattr(F, op)(*arrays, **kwargs)
     message = refusal(getattr(F, op + "_backward"), np.ones((1, 1)), *arrays, **kwargs)
     assert message == f"{op}_backward: grad_output must have the output's shape {output.shape}, got grad_output.shape=(1, 1)"
+
+
+@pytest.mark.parametrize("given, resolved", [(None, np.float32), ("float32", np.float32), (np.float64, np.float64),
+                                             (np.dtype("float64"), np.float64)])
+def test_a_dtype_argument_resolves_as_torch_does(given, resolved):
+    """Guards ``checks.float_dtype``, the ``dtype=`` of the reference.nn modules and the data
+    loaders: None is torch's default float32, and the two float dtypes are taken as given.
+
+    Kills ``checks.x_float_dtype__mutmut_3`` (None resolved as NumPy's float64)."""
+    assert checks.float_dtype("Conv2d", given) == np.dtype(resolved)
+    assert Conv2d(1, 1, 1, dtype=given).weight.data.dtype == np.dtype(resolved)
+
+
+@pytest.mark.parametrize("given", ["int8", np.float16, "not a dtype", object(), bool])
+def test_a_dtype_argument_that_is_not_a_float_dtype_is_named_with_its_value(given):
+    """Guards the refusal of any other ``dtype=``, including what NumPy cannot read as a dtype.
+
+    Kills ``checks.x_float_dtype__mutmut_6, 7`` (an unreadable dtype resolved as None or as
+    float64, which pass) and ``_9`` (the message dropped)."""
+    with pytest.raises(TypeError) as info:
+        checks.float_dtype("Conv2d", given)
+    assert str(info.value) == f"Conv2d: dtype must be float32 or float64, got dtype={given!r}"
