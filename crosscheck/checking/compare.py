@@ -23,40 +23,62 @@ from ..cases import Case
 from ..oracle import torch_forward_backward, torch_rejection
 from ..specs import OPS
 from .bounds import BOUNDS
-from .outcome import Failure, Outcome
+from .outcome import Failure, Outcome, Unsupported, Violation
+from .subject import REJECTIONS, Checks, as_subject
 from .tolerance import excess
 
-REJECTIONS = (ValueError, TypeError)
+__all__ = ["REJECTIONS", "attempt", "call", "compare_exact", "compare_quantity", "expect_rejection", "run_case", "unmodified"]
 
 
-def run_case(impl, case: Case, seed: int = 0) -> Outcome:
-    spec = OPS[case.op]
-    forward = getattr(impl, case.op, None)
-    backward = getattr(impl, case.op + "_backward", None)
-    if forward is None or backward is None:
-        return Outcome(case, "skipped", note="not implemented")
+def run_case(impl, case: Case, seed: int = 0, checks: Checks | None = None) -> Outcome:
+    """Check one case: ``impl`` is a module of the NumPy contract or a :class:`Subject`."""
+    subject, checks = as_subject(impl), checks or Checks()
+    forward, backward = subject.forward(case.op), subject.backward(case.op)
+    if forward is None or (checks.backward and backward is None):
+        return Outcome(case, "skipped", note=missing(case.op, forward, backward))
+    reason = subject.support.reason(case)
+    if reason is not None:
+        return Outcome(case, "unsupported", note=reason)
     pristine = case.arrays(seed)  # torch's copy; the implementation gets its own
     arrays = [None if a is None else a.copy() for a in pristine]
     outcome = Outcome(case, "passed")
     torch_error = torch_rejection(case.op, pristine, case.kwargs)
-    if torch_error is not None:
-        outcome.note = "torch rejects: " + torch_error
-        failure = expect_rejection(forward, arrays, case.kwargs, torch_error)
-        failure = failure or unmodified(spec.arrays, arrays, pristine)
-    else:
-        failure = _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
+    try:
+        if torch_error is None:
+            failure = _compare_all(OPS[case.op], forward, backward, case, arrays, pristine, seed, outcome, checks)
+        elif not checks.rejection:
+            outcome.status, outcome.note = "skipped", f"torch rejects: {torch_error}; rejection parity is off"
+            return outcome
+        else:
+            outcome.note = "torch rejects: " + torch_error
+            failure = expect_rejection(forward, arrays, case.kwargs, torch_error, subject.rejections)
+            failure = failure or (checks.mutation and unmodified(OPS[case.op].arrays, arrays, pristine)) or None
+    except Unsupported as exc:
+        return Outcome(case, "unsupported", note=f"raised NotImplementedError: {exc}")
     if failure is not None:
         outcome.status, outcome.failure = "failed", failure
     return outcome
 
 
-def expect_rejection(forward, arrays, kwargs, torch_error):
+def missing(op, forward, backward) -> str:
+    """What is missing of an op, and what to do about it."""
+    if forward is None:
+        return f"{op} not implemented"
+    return f"{op} found, {op}_backward missing: add it, or use --forward-only"
+
+
+def expect_rejection(forward, arrays, kwargs, torch_error, rejections=REJECTIONS):
     try:
         forward(*arrays, **kwargs)
-    except REJECTIONS:
+    except Violation as exc:
+        return exc.failure()
+    except rejections:
         return None
+    except NotImplementedError as exc:  # not one of the framework's rejections: "not supported"
+        raise Unsupported(str(exc)) from exc
     except Exception as exc:  # any other type breaks the contract, and is reported as such
-        return Failure("rejection", f"raised {type(exc).__name__} ({exc}); rejections must be ValueError or TypeError")
+        names = " or ".join(t.__name__ for t in rejections)
+        return Failure("rejection", f"raised {type(exc).__name__} ({exc}); rejections must be {names}")
     return Failure("rejection", f"accepted a call torch rejects ({torch_error})")
 
 
@@ -65,12 +87,29 @@ def call(quantity, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs), None
     except Exception as exc:  # reported, never propagated: the harness must outlive a broken impl
-        return None, Failure(quantity, f"raised {type(exc).__name__} on a call torch accepts: {exc}")
+        return None, _raised(quantity, exc)
 
 
-def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome):
-    result, failure = call("output", forward, *arrays, **case.kwargs)
-    failure = failure or unmodified(spec.arrays, arrays, pristine)
+def attempt(quantity, fn, *args, **kwargs):
+    """:func:`call`, where a NotImplementedError means the call is not supported: it raises
+    :class:`Unsupported`, which :func:`run_case` reports as such."""
+    try:
+        return fn(*args, **kwargs), None
+    except NotImplementedError as exc:
+        raise Unsupported(str(exc)) from exc
+    except Exception as exc:  # as in call()
+        return None, _raised(quantity, exc)
+
+
+def _raised(quantity, exc) -> Failure:
+    if isinstance(exc, Violation):  # an adapter found the contract broken in the framework's own terms
+        return exc.failure()
+    return Failure(quantity, f"raised {type(exc).__name__} on a call torch accepts: {exc}")
+
+
+def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome, checks):
+    result, failure = attempt("output", forward, *arrays, **case.kwargs)
+    failure = failure or (checks.mutation and unmodified(spec.arrays, arrays, pristine)) or None
     if failure:
         return failure
     try:
@@ -79,41 +118,48 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome)
         return Failure("output", f"torch accepts this call in {case.dtype} but refuses it in float64, the dtype "
                                  f"of the truth, so it cannot be checked: {type(exc).__name__}: {exc}")
     tol_out, tol_grads = BOUNDS[case.op](case, pristine, truth.grad_output, truth.output, truth.grads)
+    dtype = case.dtype if checks.dtype else None
 
     names = spec.outputs(case.kwargs)
     if len(names) > 1 and not (isinstance(result, tuple) and len(result) == len(names)):
         return Failure("output", f"must be a tuple ({', '.join(names)}), got {type(result).__name__}")
     out, extras = (result[0], result[1:]) if len(names) > 1 else (result, ())
-    failure = compare_quantity("output", out, truth.output, tol_out, case.dtype, outcome)
+    failure = compare_quantity("output", out, truth.output, tol_out, dtype, outcome)
     for name, got, want in zip(names[1:], extras, truth.extras):
         failure = failure or compare_exact(name, got, want, outcome)
     if failure:
         return failure
-    if any(a is not None and np.shares_memory(out, a) for a in arrays):
+    if checks.aliasing and any(a is not None and np.shares_memory(out, a) for a in arrays):
         return Failure("output", "shares memory with an input; it must be a new array")
+    if not checks.backward:
+        return None
+    return _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks)
 
+
+def _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks):
     grad_output = truth.grad_output.astype(case.dtype)
     grad_copy = grad_output.copy()
-    results, failure = call("gradients", backward, grad_output, *arrays, **case.kwargs)
-    failure = failure or unmodified(spec.arrays, arrays, pristine)
+    results, failure = attempt("gradients", backward, grad_output, *arrays, **case.kwargs)
+    failure = failure or (checks.mutation and unmodified(spec.arrays, arrays, pristine)) or None
     if failure:
         return failure
     if not isinstance(results, tuple) or len(results) != len(arrays):
         got = type(results).__name__
         got += f" of {len(results)} entries" if isinstance(results, (tuple, list)) else ""
         return Failure("gradients", f"backward must return a tuple of {len(arrays)} entries, got {got}")
+    dtype = case.dtype if checks.dtype else None
     for name, a, got, want, tol in zip(spec.arrays, arrays, results, truth.grads, tol_grads):
         quantity = "grad_" + name
         if a is None or want is None:
             if got is not None:
                 return Failure(quantity, f"must be None (no gradient), got {type(got).__name__}")
             continue
-        failure = compare_quantity(quantity, got, want, tol, case.dtype, outcome)
+        failure = compare_quantity(quantity, got, want, tol, dtype, outcome)
         if failure:
             return failure
-        if any(np.shares_memory(got, other) for other in (grad_output, *arrays) if other is not None):
+        if checks.aliasing and any(np.shares_memory(got, other) for other in (grad_output, *arrays) if other is not None):
             return Failure(quantity, "shares memory with grad_output or an input; it must be a new array")
-    if not np.array_equal(grad_output, grad_copy, equal_nan=True):
+    if checks.mutation and not np.array_equal(grad_output, grad_copy, equal_nan=True):
         return Failure("grad_output", "modified in place by the backward")
     return None
 
@@ -138,7 +184,7 @@ def compare_quantity(quantity, actual, expected, tol, dtype, outcome):
         return Failure(quantity, f"must be a numpy.ndarray, got {type(actual).__name__}")
     if actual.shape != expected.shape:
         return Failure(quantity, f"shape {actual.shape} != torch's {expected.shape}")
-    if actual.dtype != np.dtype(dtype):
+    if dtype is not None and actual.dtype != np.dtype(dtype):
         return Failure(quantity, f"dtype {actual.dtype} != {np.dtype(dtype)} (the input's)")
     error, bad = excess(actual, expected, tol)
     with np.errstate(divide="ignore", invalid="ignore"):

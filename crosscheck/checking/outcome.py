@@ -5,6 +5,11 @@ from dataclasses import dataclass, field
 
 from ..cases import Case
 
+# passed and failed; skipped (op not implemented, or a check switched off); unsupported (outside
+# the declared support, or NotImplementedError); crashed and timed_out (the process running the
+# case died or ran past its time limit, see crosscheck.gate.isolation)
+STATUSES = ("passed", "failed", "skipped", "unsupported", "crashed", "timed_out")
+
 
 @dataclass
 class Failure:
@@ -20,12 +25,29 @@ class Failure:
 @dataclass
 class Outcome:
     case: Case
-    status: str  # passed, failed or skipped
+    status: str  # one of STATUSES
     errors: dict = field(default_factory=dict)  # quantity -> largest absolute error
     ratios: dict = field(default_factory=dict)  # quantity -> largest error / tolerance
     failure: Failure | None = None
-    note: str = ""  # why skipped; what torch said when it rejected
+    note: str = ""  # why skipped or unsupported; what torch said when it rejected
 
     @property
     def rejected(self) -> bool:
         return self.note.startswith("torch rejects")
+
+
+class Violation(Exception):
+    """Raised by a framework adapter that finds the contract broken in its own terms (an output
+    that is not a tensor, a gradient torch.autograd cannot take, an input changed on a device):
+    the case fails on ``quantity`` with ``reason``."""
+
+    def __init__(self, quantity: str, reason: str):
+        super().__init__(f"{quantity}: {reason}")
+        self.quantity, self.reason = quantity, reason
+
+    def failure(self) -> Failure:
+        return Failure(self.quantity, self.reason)
+
+
+class Unsupported(Exception):
+    """The implementation raised NotImplementedError for the call: the case is unsupported."""
