@@ -167,12 +167,13 @@ LAYERS = {
     "crosscheck.oracle": 1,
     "crosscheck.cases": 1,
     "crosscheck.checking": 2,
-    "crosscheck.gate": 3,
+    "crosscheck.frameworks": 3,
+    "crosscheck.gate": 4,
     "crosscheck.networks": 3,
-    "crosscheck.suite": 4,
-    "crosscheck.train": 4,
-    "crosscheck.__main__": 4,
-    "crosscheck": 5,  # the public API: re-exports from the layers
+    "crosscheck.suite": 5,
+    "crosscheck.train": 5,
+    "crosscheck.__main__": 5,
+    "crosscheck": 6,  # the public API: re-exports from the layers
 }
 
 

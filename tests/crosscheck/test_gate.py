@@ -23,21 +23,17 @@ import pytest
 
 import crosscheck
 from crosscheck.specs import OPS
+from tests.helpers.mutants import SEED, assert_caught, describe
 from tests.impls import broken
 from tests.impls import torch_backed
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = 0
 MUTANTS = sorted(m.name for m in pkgutil.iter_modules(broken.__path__) if not m.name.startswith("_"))
 
 
 def _failures(impl, cases):
     outcomes = [crosscheck.run_case(impl, case, SEED) for case in cases]
     return [o for o in outcomes if o.status == "failed"], outcomes
-
-
-def _describe(outcome) -> str:
-    return f"{outcome.case.key}: {outcome.failure.quantity}: {outcome.failure.reason}"
 
 
 # --- (a) every mutant is caught, on the quantity its bug breaks -----------------------------
@@ -52,24 +48,7 @@ def test_there_are_mutants_of_every_kind():
 
 @pytest.mark.parametrize("name", MUTANTS)
 def test_the_harness_catches_the_mutant_for_its_bug(name):
-    mutant = importlib.import_module(f"tests.impls.broken.{name}")
-    assert mutant.__doc__ and "Revealed by" in mutant.__doc__, f"{name} must say which bug and which cases"
-    gate = mutant.GATE
-    cases = crosscheck.cases_for("default", ops=gate["ops"], dtypes=gate["dtypes"])
-    assert cases and set(gate["ops"]) <= set(OPS)
-
-    failures, outcomes = _failures(mutant, cases)
-
-    assert not any(o.status == "skipped" for o in outcomes), f"{name}: the harness skipped ops the mutant has"
-    assert failures, f"{name}: the harness passed all {len(cases)} cases of {gate['ops']} {gate['dtypes']}"
-    allowed = (gate["quantity"],) + tuple(gate.get("also", ()))
-    wrong = [_describe(o) for o in failures if o.failure.quantity not in allowed]
-    assert not wrong, f"{name} must fail on {allowed} only, but:\n" + "\n".join(wrong[:5])
-    caught = [o for o in failures if o.failure.quantity == gate["quantity"]]
-    assert caught, f"{name}: never caught on {gate['quantity']!r}: " + "; ".join(_describe(o) for o in failures[:3])
-    if "reason" in gate:
-        off = [_describe(o) for o in caught if gate["reason"] not in o.failure.reason]
-        assert not off, f"{name}: expected {gate['reason']!r} in the reason:\n" + "\n".join(off[:5])
+    assert_caught(name, importlib.import_module(f"tests.impls.broken.{name}"))
 
 
 # --- (b) the correct torch-backed implementation passes everything ---------------------------
@@ -78,7 +57,7 @@ def test_the_harness_catches_the_mutant_for_its_bug(name):
 def test_the_torch_backed_impl_passes_every_default_case(op):
     cases = crosscheck.cases_for("default", ops=[op])
     failures, outcomes = _failures(torch_backed, cases)
-    assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(_describe(o) for o in failures[:10])
+    assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(describe(o) for o in failures[:10])
     assert all(o.status == "passed" for o in outcomes)
     # the cases written to be rejected are rejected by torch, so the rejection path was exercised
     accepted = [o.case.key for o in outcomes if o.case.invalid and not o.rejected]
@@ -182,7 +161,7 @@ QUANTITIES = ["output", "grad_input", "grad_weight", "grad_bias"]
 def test_a_relative_error_of_1e6_fails(quantity):
     failures, outcomes = _failures(_perturbed(quantity, _relative), TOLERANCE_CASES)
     assert failures
-    assert all(o.failure.quantity == quantity for o in failures), [_describe(o) for o in failures[:5]]
+    assert all(o.failure.quantity == quantity for o in failures), [describe(o) for o in failures[:5]]
     # a case may pass only if the perturbation changed nothing (an empty or all-zero quantity)
     missed = [o.case.key for o in outcomes if o.status == "passed" and o.errors.get(quantity, 0.0) > 0]
     assert not missed, f"a relative error of 1e-6 on {quantity} passed: {missed[:5]}"
@@ -191,7 +170,7 @@ def test_a_relative_error_of_1e6_fails(quantity):
 @pytest.mark.parametrize("quantity", QUANTITIES)
 def test_an_error_of_1_ulp_passes(quantity):
     failures, outcomes = _failures(_perturbed(quantity, _one_ulp), TOLERANCE_CASES)
-    assert not failures, "\n".join(_describe(o) for o in failures[:10])
+    assert not failures, "\n".join(describe(o) for o in failures[:10])
     assert any(o.errors.get(quantity, 0.0) > 0 for o in outcomes), "the perturbation changed nothing"
 
 

@@ -1,0 +1,117 @@
+"""The protocol a framework adapter follows, and the one routine that applies it.
+
+An implementation written in torch, JAX or an autograd library takes and returns that
+framework's arrays, and often has no hand-written backward. :func:`adapt` turns it into a
+:class:`~crosscheck.checking.Subject`, whose ``NAME`` and ``NAME_backward`` speak NumPy as the
+contract does, so :func:`~crosscheck.checking.run_case` checks it unchanged. What differs
+between frameworks is five things, and a :class:`Framework` is exactly those:
+
+* ``to_native(array)``: a NumPy array as the framework's array (zero-copy where it can be, so
+  that an implementation writing into its input is seen by the mutation check);
+* ``to_numpy(value, quantity)``: a result back as a NumPy array; a value of the wrong type
+  raises :class:`~crosscheck.checking.Violation` naming ``quantity``;
+* ``vjp(fn, natives, kwargs, grad_output)``: the gradient of every array argument of
+  ``fn(*natives, **kwargs)`` against ``grad_output``, ``None`` where the argument is ``None``
+  or not differentiable (an integer target);
+* ``synchronise(arrays, natives)``: after a call, make what the implementation did to its
+  native inputs visible in the NumPy ``arrays`` (needed only where ``to_native`` copies, as on
+  a GPU);
+* ``rejections``: the exception types that mean "this call is refused".
+
+An adapter for another autograd library is a subclass of a few dozen lines; see
+``examples/frameworks/`` and docs/contract.md, section 12.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..checking import REJECTIONS, Subject, Support
+from ..specs import OPS
+
+
+class Framework:
+    """Override ``to_native``, ``to_numpy`` and ``vjp``; the rest has defaults."""
+
+    name = "framework"
+    rejections: tuple = REJECTIONS
+
+    def to_native(self, array: np.ndarray):
+        raise NotImplementedError(f"{type(self).__name__}.to_native")
+
+    def to_numpy(self, value, quantity: str) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.to_numpy")
+
+    def vjp(self, fn, natives: list, kwargs: dict, grad_output) -> list:
+        raise NotImplementedError(f"{type(self).__name__}.vjp")
+
+    def call(self, fn, natives: list, kwargs: dict):
+        """``fn(*natives, **kwargs)``; an adapter may compile it first (``jax.jit``, say)."""
+        return fn(*natives, **kwargs)
+
+    def synchronise(self, arrays: list, natives: list) -> None:
+        """Nothing to do where ``to_native`` shares memory with the NumPy array."""
+
+    def describe(self) -> str:
+        """How the report names the framework (with its version and device, say)."""
+        return self.name
+
+
+def adapt(module, framework: Framework, name: str = "", named: str = "") -> Subject:
+    """``module``'s ops, written in ``framework``, as a Subject of the NumPy contract.
+
+    ``NAME_backward``, where the module has one, is called with native arrays and must return
+    native gradients; where it has none, the gradients come from ``framework.vjp``. ``named``
+    is how the framework was named (``--framework``), for the reproduction snippets."""
+    ops = SimpleNamespace()
+    for op in OPS:
+        fn = getattr(module, op, None)
+        if fn is None:
+            continue
+        setattr(ops, op, _forward(framework, fn, op))
+        explicit = getattr(module, op + "_backward", None)
+        setattr(ops, op + "_backward", _backward(framework, fn, explicit, op))
+    support = Support.parse(getattr(module, "CROSSCHECK_SUPPORT", None))
+    return Subject(ops, name or getattr(module, "__name__", ""), framework.rejections, support,
+                   named or framework.name, framework.describe())
+
+
+def natives_of(framework: Framework, arrays) -> list:
+    return [None if a is None else framework.to_native(a) for a in arrays]
+
+
+def _forward(framework: Framework, fn, op: str):
+    outputs = OPS[op].outputs
+
+    def forward(*arrays, **kwargs):
+        natives = natives_of(framework, arrays)
+        try:
+            result = framework.call(fn, natives, kwargs)
+        finally:
+            framework.synchronise(arrays, natives)
+        if len(outputs(kwargs)) > 1 and isinstance(result, (tuple, list)):
+            return tuple(framework.to_numpy(r, q) for r, q in zip(result, outputs(kwargs)))
+        return framework.to_numpy(result, "output")
+
+    return forward
+
+
+def _backward(framework: Framework, fn, explicit, op: str):
+    names = OPS[op].arrays
+
+    def backward(grad_output, *arrays, **kwargs):
+        natives = natives_of(framework, arrays)
+        upstream = framework.to_native(grad_output)
+        try:
+            if explicit is not None:
+                grads = framework.call(explicit, [upstream, *natives], kwargs)
+            else:
+                grads = tuple(framework.vjp(fn, natives, kwargs, upstream))
+        finally:
+            framework.synchronise([grad_output, *arrays], [upstream, *natives])
+        if not isinstance(grads, tuple):
+            return grads  # the checking reports what came back instead of a tuple
+        return tuple(None if g is None else framework.to_numpy(g, "grad_" + n) for g, n in zip(grads, names))
+
+    return backward
