@@ -33,7 +33,8 @@ def test_the_example_passes_every_conv2d_case_of_the_default_profile(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     document = json.loads(report.read_text())
     # the keys docs/contract.md names, exactly
-    assert set(document) == {"impl", "torch_version", "numpy_version", "cases", "summary"}
+    assert set(document) == {"impl", "framework", "checks_off", "torch_version", "numpy_version", "cases", "summary",
+                             "ops"}
     assert all(set(c) == {"op", "id", "dtype", "status", "errors"} for c in document["cases"])
     expected = crosscheck.cases_for("default", ops=["conv2d"])
     assert len(expected) > 0
@@ -41,7 +42,7 @@ def test_the_example_passes_every_conv2d_case_of_the_default_profile(tmp_path):
     assert {c["status"] for c in document["cases"]} == {"passed"}
     assert {c["dtype"] for c in document["cases"]} == {"float32", "float64"}
     assert document["summary"] == {"total": len(expected), "passed": len(expected),
-                                   "failed": 0, "skipped": 0}
+                                   "failed": 0, "skipped": 0, "unsupported": 0, "crashed": 0, "timed_out": 0}
 
 
 BUGS = {

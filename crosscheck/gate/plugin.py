@@ -1,10 +1,12 @@
 """The pytest side of the harness, registered as a pytest11 entry point.
 
-After ``pip install conv-crosscheck`` every pytest run knows ``--impl``, ``--profile``,
-``--ops``, ``--crosscheck-seed``, ``--max-examples``, ``--fuzz-ci`` and
-``--known-deviations``, so a downstream repository gates its own implementation with
-``pytest --pyargs crosscheck.suite --impl mypkg.ops``. JUnit XML comes from pytest's own
-``--junitxml``; hypothesis's ``--hypothesis-seed`` fixes the fuzzing's seed.
+After ``pip install conv-crosscheck`` every pytest run knows ``--impl``, ``--framework``,
+``--crosscheck-device``, ``--profile``, ``--ops``, ``--crosscheck-seed``, ``--forward-only``,
+``--checks-off``, ``--max-examples``, ``--fuzz-ci`` and ``--known-deviations``, so a downstream
+repository gates its own implementation with ``pytest --pyargs crosscheck.suite --impl mypkg.ops``.
+JUnit XML comes from pytest's own ``--junitxml``; hypothesis's ``--hypothesis-seed`` fixes the
+fuzzing's seed. Under pytest-xdist (``-n``) a worker that a case brings down is replaced by
+xdist, which reports that case as failed ("worker crashed") and goes on with the others.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import torch
 from hypothesis import HealthCheck, settings
 
 from ..cases import PROFILES
+from ..checking import Checks
+from ..frameworks import subject_of
 from ..oracle import use_one_torch_thread
 from ..specs import OPS
 from .deviations import KnownDeviations
@@ -27,6 +31,13 @@ def pytest_addoption(parser):
     group = parser.getgroup("crosscheck", "conformance against torch")
     group.addoption("--impl", default=os.environ.get("CROSSCHECK_IMPL", DEFAULT_IMPL),
                     help="module under test (default: $CROSSCHECK_IMPL or %(default)s)")
+    group.addoption("--framework", default=os.environ.get("CROSSCHECK_FRAMEWORK"),
+                    help="what the module takes and returns: numpy, torch, jax, or a module defining FRAMEWORK "
+                         "(default: $CROSSCHECK_FRAMEWORK, else the module's CROSSCHECK_FRAMEWORK, else numpy)")
+    group.addoption("--crosscheck-device", default="cpu", help="torch device of the torch framework (default: cpu)")
+    group.addoption("--forward-only", action="store_true", help="check outputs only: for code without a backward")
+    group.addoption("--checks-off", default="", metavar="LIST",
+                    help=f"comma-separated checks not to run, of {', '.join(SWITCHABLE)} (default: none)")
     group.addoption("--profile", choices=PROFILES, default="default", help="case profile (default: %(default)s)")
     group.addoption("--ops", default=None, help="comma-separated ops to check (default: all)")
     group.addoption("--crosscheck-seed", type=int, default=0, help="seed of the case data (default: 0)")
@@ -39,14 +50,26 @@ def pytest_addoption(parser):
                     help="cases the implementation may fail, 'pattern: reason' per line (see crosscheck.gate.deviations)")
 
 
+SWITCHABLE = ("rejection", "mutation", "aliasing", "dtype")
+
+
 def pytest_configure(config):
     use_one_torch_thread()
     config.addinivalue_line("markers", "fuzz: property-based search with hypothesis (--max-examples, --fuzz-ci)")
+    config._crosscheck_checks = _checks(config)
     path = config.getoption("--known-deviations", default=None)
     try:
         config._crosscheck_deviations = KnownDeviations.read(path) if path else KnownDeviations()
     except (OSError, ValueError) as exc:
         raise pytest.UsageError(f"--known-deviations {path}: {exc}") from exc
+
+
+def _checks(config) -> Checks:
+    off = [t.strip() for t in (config.getoption("--checks-off", default="") or "").split(",") if t.strip()]
+    unknown = [t for t in off if t not in SWITCHABLE]
+    if unknown:
+        raise pytest.UsageError(f"--checks-off: unknown {unknown}; choose from {', '.join(SWITCHABLE)}")
+    return Checks(**dict.fromkeys(off, False), backward=not config.getoption("--forward-only", default=False))
 
 
 def fuzz_settings(config) -> settings:
@@ -104,11 +127,22 @@ def impl_name(pytestconfig) -> str:
 
 
 @pytest.fixture(scope="session")
-def impl(impl_name):
+def impl(impl_name, pytestconfig):
+    """The implementation under test as the checking sees it (a Subject, whatever its framework)."""
     try:
-        return load_impl(impl_name)
+        module = load_impl(impl_name)
     except Exception as exc:  # reported as a usage error, whatever the import raised
         raise pytest.UsageError(f"--impl {impl_name}: cannot import: {type(exc).__name__}: {exc}") from exc
+    try:
+        return subject_of(module, pytestconfig.getoption("--framework"),
+                          pytestconfig.getoption("--crosscheck-device"), impl_name)
+    except (ValueError, ImportError) as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.fixture(scope="session")
+def crosscheck_checks(pytestconfig) -> Checks:
+    return pytestconfig._crosscheck_checks
 
 
 @pytest.fixture(scope="session")

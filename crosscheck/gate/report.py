@@ -13,6 +13,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from ..checking import STATUSES
 from ..specs import OPS
 
 QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target")
@@ -26,8 +27,9 @@ def configuration(case, seed: int) -> str:
     return f"op={case.op}, {shapes}, {kwargs}, dtype={case.dtype}{dtypes}{values}, seed={seed}"
 
 
-def reproduction(case, impl_name: str, seed: int) -> str:
-    """A few lines of Python that rebuild the case's arrays and call both sides."""
+def reproduction(case, impl_name: str, seed: int, framework: str = "numpy") -> str:
+    """A few lines of Python that rebuild the case's arrays and call both sides (through the
+    framework's adapter, so that the calls are in NumPy terms whatever the implementation speaks)."""
     names = OPS[case.op].arrays
     fields = ", ".join(
         [f"op={case.op!r}", f"id={case.id!r}", f"shapes={case.shapes!r}", f"kwargs={case.kwargs!r}",
@@ -40,7 +42,7 @@ def reproduction(case, impl_name: str, seed: int) -> str:
             "import importlib, torch",
             "from crosscheck import Case",
             "from crosscheck.oracle import torch_forward_backward",
-            f"impl = importlib.import_module({impl_name!r})",
+            *_loading(impl_name, framework),
             f"case = Case({fields})",
             f"{', '.join(names)}, = case.arrays(seed={seed})",
             f"out = impl.{case.op}({', '.join(names)}, **case.kwargs)",
@@ -52,19 +54,30 @@ def reproduction(case, impl_name: str, seed: int) -> str:
     )
 
 
-def format_failure(outcome, impl_name: str, seed: int) -> str:
+def _loading(impl_name: str, framework: str) -> list[str]:
+    if framework == "numpy":
+        return [f"impl = importlib.import_module({impl_name!r})"]
+    return ["from crosscheck.frameworks import subject_of",
+            f"impl = subject_of(importlib.import_module({impl_name!r}), {framework!r}).ops"]
+
+
+def format_failure(outcome, impl_name: str, seed: int, framework: str = "numpy") -> str:
+    """A failed, crashed or timed-out case, in the one template."""
     case, f = outcome.case, outcome.failure
-    lines = [f"FAILED {case.op} {case.key}: {f.quantity}: {f.reason}"]
-    if f.index is not None:
+    if f is None:  # crashed or timed out: there is no comparison, only what happened
+        lines = [f"{outcome.status.upper().replace('_', ' ')} {case.op} {case.key}: {outcome.note}"]
+    else:
+        lines = [f"FAILED {case.op} {case.key}: {f.quantity}: {f.reason}"]
+    if f is not None and f.index is not None:
         lines.append(
             f"  largest error {f.max_error:.3e}; worst entry {f.index}: got {f.actual!r}, "
             f"torch {f.expected!r}, tolerance {f.tolerance:.3e}"
         )
-    if outcome.note:
+    if outcome.note and f is not None:
         lines.append(f"  {outcome.note}")
     lines.append(f"  configuration: {configuration(case, seed)}")
     lines.append("  reproduce:")
-    lines += ["    " + line for line in reproduction(case, impl_name, seed).splitlines()]
+    lines += ["    " + line for line in reproduction(case, impl_name, seed, framework).splitlines()]
     return "\n".join(lines)
 
 
@@ -72,7 +85,7 @@ def summarise(outcomes):
     """Per op and dtype: counts and, per quantity, the largest error and the largest
     error/tolerance (float32 and float64 errors differ by orders of magnitude, so they are
     kept apart)."""
-    rows = defaultdict(lambda: {"cases": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": {}, "ratio": 0.0})
+    rows = defaultdict(lambda: {"cases": 0, **dict.fromkeys(STATUSES, 0), "errors": {}, "ratio": 0.0})
     for o in outcomes:
         row = rows[(o.case.op, o.case.dtype)]
         row["cases"] += 1
@@ -90,11 +103,13 @@ def _num(value) -> str:
 def summary_table(outcomes) -> str:
     rows = sorted(summarise(outcomes).items())
     shown = [q for q in QUANTITIES if any(q in row["errors"] for _, row in rows)] or list(QUANTITIES[:1])
-    header = ["op", "dtype", "cases", "passed", "failed", "skipped", *shown, "err/tol"]
+    # passed, failed and skipped always; unsupported, crashed and timed out where any case was
+    counted = [s for s in STATUSES if s in ("passed", "failed", "skipped") or any(row[s] for _, row in rows)]
+    header = ["op", "dtype", "cases", *(s.replace("_", " ") for s in counted), *shown, "err/tol"]
     body = []
     for (op, dtype), row in rows:
         body.append(
-            [op, dtype, *(str(row[k]) for k in ("cases", "passed", "failed", "skipped"))]
+            [op, dtype, *(str(row[k]) for k in ("cases", *counted))]
             + [_num(row["errors"].get(q)) for q in shown]
             + [f"{row['ratio']:.2f}" if row["ratio"] < 100 else f"{row['ratio']:.1e}"]
         )
@@ -104,23 +119,42 @@ def summary_table(outcomes) -> str:
 
 
 def totals(outcomes) -> dict:
-    counts = {"total": len(outcomes), "passed": 0, "failed": 0, "skipped": 0}
+    """The count of every status, over all cases."""
+    counts = {"total": len(outcomes), **dict.fromkeys(STATUSES, 0)}
     for o in outcomes:
         counts[o.status] += 1
     return counts
 
 
-def write_json(path, outcomes, impl_name: str) -> None:
+def counts_line(counts: dict) -> str:
+    """'3 passed, 1 failed, 0 skipped', with the other statuses where any case has them."""
+    shown = [s for s in STATUSES if s in ("passed", "failed", "skipped") or counts[s]]
+    return ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in shown)
+
+
+def per_op(outcomes) -> dict:
+    """op -> the count of every status."""
+    ops = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
+    for o in outcomes:
+        ops[o.case.op][o.status] += 1
+    return dict(ops)
+
+
+def write_json(path, outcomes, impl_name: str, framework: str = "numpy", checks_off=()) -> None:
     document = {
         "impl": impl_name,
+        "framework": framework,
+        "checks_off": list(checks_off),
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "cases": [
             {"op": o.case.op, "id": o.case.id, "dtype": o.case.dtype, "status": o.status,
-             "errors": {q: e if math.isfinite(e) else str(e) for q, e in o.errors.items()}}
+             "errors": {q: e if math.isfinite(e) else str(e) for q, e in o.errors.items()},
+             **({"note": o.note} if o.status in ("unsupported", "crashed", "timed_out") else {})}
             for o in outcomes
         ],
         "summary": totals(outcomes),
+        "ops": per_op(outcomes),
     }
     with open(path, "w") as fh:
         json.dump(document, fh, indent=1)

@@ -17,11 +17,13 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", cases, ids=[c.key for c in cases])
 
 
-def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed, request):
+def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed, crosscheck_checks, request):
     reason = known_deviations(request.config).reason(case)
     if reason is not None:  # allowed to fail; reported as XPASS if it agrees after all
         request.applymarker(pytest.mark.xfail(reason=f"known deviation: {reason}", strict=False))
-    outcome = run_case(impl, case, crosscheck_seed)
+    outcome = run_case(impl, case, crosscheck_seed, crosscheck_checks)
     if outcome.status == "skipped":
         pytest.skip(f"{case.op}: {outcome.note} by {impl_name}")
-    assert outcome.status == "passed", format_failure(outcome, impl_name, crosscheck_seed)
+    if outcome.status == "unsupported":
+        pytest.skip(f"unsupported by {impl_name}: {outcome.note}")
+    assert outcome.status == "passed", format_failure(outcome, impl_name, crosscheck_seed, impl.framework)

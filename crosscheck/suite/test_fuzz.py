@@ -27,38 +27,43 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("fuzzed_op", ops)
 
 
-def _check(impl, impl_name, case, seed, config, must_be_rejected):
+def _check(impl, impl_name, case, seed, config, must_be_rejected, checks):
     if known_deviations(config).reason(case) is not None:
         return  # listed as a known deviation: not held against the implementation
-    outcome = run_case(impl, case, seed)
+    outcome = run_case(impl, case, seed, checks)
     if outcome.status == "skipped":
         pytest.skip(f"{case.op}: {outcome.note} by {impl_name}")
+    if outcome.status == "unsupported":
+        return  # outside what the implementation declares: a draw, not the op, is out of scope
     if must_be_rejected:
         assert outcome.rejected, f"{case.id}: drawn as a call torch rejects, but torch accepted it (a strategy bug)"
-    assert outcome.status == "passed", format_failure(outcome, impl_name, seed)
+    assert outcome.status == "passed", format_failure(outcome, impl_name, seed, impl.framework)
 
 
-def test_drawn_calls_agree_with_torch(fuzzed_op, impl, impl_name, crosscheck_seed, pytestconfig):
+def test_drawn_calls_agree_with_torch(fuzzed_op, impl, impl_name, crosscheck_seed, crosscheck_checks, pytestconfig):
     @fuzz_settings(pytestconfig)
     @given(data=st.data())
     def search(data):
         case = data.draw(strategies.calls(fuzzed_op), label="case")
-        _check(impl, impl_name, case, crosscheck_seed, pytestconfig, must_be_rejected=False)
+        _check(impl, impl_name, case, crosscheck_seed, pytestconfig, False, crosscheck_checks)
 
     search._hypothesis_internal_add_digest = fuzzed_op.encode()  # one example database entry per op
     search()
 
 
 @pytest.mark.parametrize("family", list(strategies.REJECTIONS))
-def test_drawn_calls_torch_rejects_are_rejected(family, impl, impl_name, crosscheck_seed, pytestconfig):
+def test_drawn_calls_torch_rejects_are_rejected(family, impl, impl_name, crosscheck_seed, crosscheck_checks,
+                                                pytestconfig):
     ops = selected_ops(pytestconfig)
+    if not crosscheck_checks.rejection:
+        pytest.skip("rejection parity is off (--checks-off rejection)")
 
     @fuzz_settings(pytestconfig)
     @given(data=st.data())
     def search(data):
         case = data.draw(strategies.REJECTIONS[family](), label="case")
         if ops is None or case.op in ops:
-            _check(impl, impl_name, case, crosscheck_seed, pytestconfig, must_be_rejected=True)
+            _check(impl, impl_name, case, crosscheck_seed, pytestconfig, True, crosscheck_checks)
 
     search._hypothesis_internal_add_digest = family.encode()
     search()

@@ -48,11 +48,13 @@ def test_a_correct_impl_exits_0_with_a_summary_and_json(impls):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed, 0 failed" in result.stdout
     doc = json.loads(report.read_text())
-    assert set(doc) == {"impl", "torch_version", "numpy_version", "cases", "summary"}
-    assert doc["impl"] == "reference.functional"
+    assert set(doc) == {"impl", "framework", "checks_off", "torch_version", "numpy_version", "cases", "summary", "ops"}
+    assert doc["impl"] == "reference.functional" and doc["framework"] == "numpy" and doc["checks_off"] == []
     assert {c["op"] for c in doc["cases"]} == {"conv2d", "pad"}
     assert {c["dtype"] for c in doc["cases"]} == {"float32", "float64"}
     assert doc["summary"]["total"] == len(doc["cases"]) == doc["summary"]["passed"]
+    assert set(doc["ops"]) == {"conv2d", "pad"}
+    assert sum(counts["passed"] for counts in doc["ops"].values()) == doc["summary"]["passed"]
     compared = [c for c in doc["cases"] if c["errors"]]
     assert compared and all(set(c["errors"]) <= {"output", "grad_input", "grad_weight", "grad_bias"} for c in compared)
     assert not result.stderr  # no progress bar when stderr is not a terminal
@@ -92,6 +94,67 @@ def test_missing_ops_are_skipped_and_reported(impls):
     assert " 0 failed" in result.stdout and " skipped" in result.stdout
 
 
+def test_a_missing_backward_is_named_with_what_to_do(impls):
+    (impls / "forward_only.py").write_text("from reference.functional import relu, tanh, tanh_backward  # noqa: F401\n")
+    result = crosscheck("--impl", "forward_only", "--profile", "quick", "--ops", "relu", tmp_path=impls)
+    assert result.returncode == 2
+    assert "relu found, relu_backward missing: add it, or use --forward-only" in result.stderr
+    result = crosscheck("--impl", "forward_only", "--profile", "quick", "--ops", "relu,tanh", tmp_path=impls)
+    assert result.returncode == 0 and "relu: relu found, relu_backward missing" in result.stdout
+    report = impls / "forward.json"
+    result = crosscheck("--impl", "forward_only", "--profile", "quick", "--ops", "relu", "--forward-only",
+                        "--no-dtype", "--json", str(report), tmp_path=impls)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "checks off: dtype, backward" in result.stdout
+    doc = json.loads(report.read_text())
+    assert doc["checks_off"] == ["dtype", "backward"] and doc["summary"]["passed"] == doc["summary"]["total"]
+    assert all(set(c["errors"]) <= {"output"} for c in doc["cases"])
+
+
+def test_declared_support_is_counted_apart(impls):
+    (impls / "no_dilation.py").write_text(
+        "from reference.functional import conv1d, conv1d_backward  # noqa: F401\n"
+        "CROSSCHECK_SUPPORT = {'conv1d': {'dilation': [1]}}\n")
+    report = impls / "support.json"
+    result = crosscheck("--impl", "no_dilation", "--profile", "quick", "--ops", "conv1d", "--json", str(report),
+                        tmp_path=impls)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(report.read_text())
+    unsupported = [c for c in doc["cases"] if c["status"] == "unsupported"]
+    assert unsupported and all("dilation=" in c["note"] for c in unsupported)
+    assert doc["summary"]["unsupported"] == len(unsupported) == doc["ops"]["conv1d"]["unsupported"]
+    assert f"{len(unsupported)} unsupported" in result.stdout and "unsupported" in result.stdout.splitlines()[2]
+
+
+def test_an_abort_leaves_a_report_of_every_other_case(impls):
+    report = impls / "crash.json"
+    result = crosscheck("--impl", "tests.impls.crashing", "--profile", "quick", "--ops", "conv1d", "--json",
+                        str(report), tmp_path=impls)
+    assert result.returncode == 1
+    assert "CRASHED conv1d conv1d-k4-s2-p2-d2-g3-x4x6x11-o12[float64]: the process running the case killed by " \
+           "signal 6 (SIGABRT)" in result.stdout
+    assert "reproduce:" in result.stdout
+    doc = json.loads(report.read_text())
+    assert doc["summary"]["crashed"] == 2 and doc["summary"]["passed"] == doc["summary"]["total"] - 2
+
+
+def test_torch_nn_functional_through_the_torch_framework(impls):
+    result = crosscheck("--framework", "torch", "--impl", "torch.nn.functional", "--profile", "quick",
+                        "--ops", "conv2d,max_pool1d,cross_entropy", tmp_path=impls)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "torch.nn.functional (torch 2." in result.stdout and " 0 failed" in result.stdout
+
+
+def test_help_lists_ops_profiles_and_exit_codes(impls):
+    result = crosscheck("--help", tmp_path=impls)
+    assert result.returncode == 0
+    text = result.stdout
+    assert "ops: conv1d, conv2d," in text and "cross_entropy" in text
+    counts = {p: len(__import__("crosscheck").cases_for(p)) for p in ("quick", "default", "full")}
+    assert f"quick {counts['quick']:,}, default {counts['default']:,}, full {counts['full']:,}" in text
+    assert "exit status: 0" in text and "--forward-only" in text and "(default: 60)" in text
+
+
 def test_the_environment_names_the_impl(impls):
     result = crosscheck("--profile", "quick", "--ops", "conv1d", tmp_path=impls,
                         env={"CROSSCHECK_IMPL": "flipped_conv1d"})
@@ -104,6 +167,9 @@ def test_the_environment_names_the_impl(impls):
     [
         (["--impl", "no.such.module"], "cannot import --impl no.such.module"),
         (["--impl", "pad_only", "--ops", "conv2d"], "implements none of the ops"),
+        (["--framework", "tensorflow"], "--framework 'tensorflow' is neither"),
+        (["--framework", "torch", "--device", "tpu9"], "--device 'tpu9'"),
+        (["--timeout", "0"], "must be a positive number of seconds"),
         (["--ops", "conv4d"], "unknown op"),
         (["--dtype", "float16"], "unknown dtype"),
         (["--profile", "huge"], "invalid choice"),

@@ -107,3 +107,28 @@ def test_a_call_torch_takes_only_in_float32_is_reported_not_raised():
     case = conv_transpose_case(1, (2, 1, 1), (1, 1, 1), bias=False, dilation=0, dtype="float32")
     outcome = crosscheck.run_case(torch_backed, case)
     assert outcome.status == "failed" and "refuses it in float64" in outcome.failure.reason
+
+
+def test_the_suite_gates_torch_code_through_the_torch_framework(tmp_path):
+    """The plugin's --framework: torch.nn.functional passes, a torch-native mutant fails, and
+    declared support is reported as skipped with the reason "unsupported"."""
+    passed = _suite(tmp_path, "--framework", "torch", "--impl", "torch.nn.functional", "--ops", "conv2d,pad",
+                    "--profile", "quick", "-k", "agrees")
+    assert passed.returncode == 0, (passed.stdout + passed.stderr)[-3000:]
+    failed = _suite(tmp_path, "--impl", "tests.impls.torch_native.kernel_flip", "--ops", "conv2d", "--profile",
+                    "quick", "-k", "agrees", "--checks-off", "rejection,aliasing")
+    assert failed.returncode == 1 and "FAILED conv2d" in failed.stdout, failed.stdout[-3000:]
+    (tmp_path / "no_groups.py").write_text("from reference.functional import conv2d, conv2d_backward  # noqa: F401\n"
+                                           "CROSSCHECK_SUPPORT = {'conv2d': {'groups': [1]}}\n")
+    env_path = f"{tmp_path}{os.pathsep}{ROOT}"
+    declared = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "crosscheck.suite", "-p", "no:cacheprovider",
+                               "-q", "-rs", "--impl", "no_groups", "--ops", "conv2d", "--profile", "quick", "-k",
+                               "agrees"], cwd=tmp_path, env=dict(os.environ, PYTHONPATH=env_path),
+                              capture_output=True, text=True, timeout=600)
+    assert declared.returncode == 0, declared.stdout[-3000:]
+    assert "unsupported by no_groups: declared unsupported: groups=" in declared.stdout
+
+
+def test_unknown_checks_off_is_a_usage_error(tmp_path):
+    result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", "--checks-off", "values")
+    assert result.returncode == 4 and "--checks-off: unknown ['values']" in result.stdout + result.stderr
