@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install crosscheck test bench clean soak mutation
+.PHONY: install crosscheck test bench clean soak mutation ecosystem
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ bench: $(STAMP)
 # implementation and against the reference: any failure is a false one (exit 1).
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py
+
+# Not part of `make test` (about 20 minutes): real libraries (JAX, MyGrad) gated through their
+# adapters on the default profile, each case in a worker process; writes docs/ecosystem.md.
+ecosystem: $(STAMP)
+	$(PY) -m pip install --quiet --constraint constraints.txt -e '.[ecosystem]'
+	$(PY) examples/ecosystem.py
 
 MUTATION_STAMP := $(VENV)/.installed-mutation
 

@@ -6,7 +6,7 @@ gate takes it from ``jax.vjp``) and no validation of its own beyond what JAX doe
 
 What it does not cover is declared (``CROSSCHECK_SUPPORT``), so those cases are counted as
 unsupported: the transposed convolutions, padding and pooling are not written, nor
-``cross_entropy``'s options beyond the mean over class indices.
+``cross_entropy``'s class weights, label smoothing and class-probability targets.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from jax import lax
 
 CROSSCHECK_FRAMEWORK = "jax"
 CROSSCHECK_SUPPORT = {
-    "cross_entropy": {"weight": [None], "label_smoothing": [0.0], "ignore_index": [-100]},
+    "cross_entropy": {"weight": [None], "label_smoothing": [0.0]},
 }
 
 
@@ -85,7 +85,12 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce((input - target) ** 2, reduction)
 
 
-def cross_entropy(input, target, reduction="mean", **_):
-    logp = jax.nn.log_softmax(input, axis=1 if input.ndim > 1 else 0)
-    picked = -jnp.take_along_axis(logp, jnp.expand_dims(target, 1 if input.ndim > 1 else 0), 1 if input.ndim > 1 else 0)
-    return _reduce(jnp.squeeze(picked, 1 if input.ndim > 1 else 0), reduction)
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    axis = 1 if input.ndim > 1 else 0
+    logp = jax.nn.log_softmax(input, axis=axis)
+    kept = target != ignore_index
+    picked = jnp.take_along_axis(logp, jnp.expand_dims(jnp.where(kept, target, 0), axis), axis)
+    losses = jnp.where(kept, -jnp.squeeze(picked, axis), 0.0)
+    if reduction == "mean":  # over the targets kept: 0/0 is NaN when none is, as in torch
+        return jnp.sum(losses) / jnp.sum(kept)
+    return _reduce(losses, reduction)

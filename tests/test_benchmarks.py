@@ -14,3 +14,22 @@ def test_bench_layers_smoke_runs_and_prints_the_table():
     assert result.stdout.startswith("BLAS ")  # the header names NumPy's BLAS and its kernel
     assert "| case | dtype | ref ms | torch ms | ratio |" in result.stdout
     assert "geometric mean" in result.stdout
+
+
+def test_the_framework_timings_and_the_ecosystem_page_run(tmp_path):
+    """On relu alone: both scripts run, the timing table has every subject, and the page has
+    its table, a failure group with its verdict, and a reproduction that runs as printed."""
+    timings = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "frameworks.py"), "--ops", "relu"],
+                             capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert timings.returncode == 0, timings.stderr[-3000:]
+    assert timings.stdout.count("\n| `") == 5 and "`jax-jit`" in timings.stdout
+    page = tmp_path / "ecosystem.md"
+    made = subprocess.run([sys.executable, str(ROOT / "examples" / "ecosystem.py"), "--profile", "quick", "--ops",
+                           "relu", "--out", str(page)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert made.returncode == 0, made.stderr[-3000:]
+    text = page.read_text()
+    assert "| JAX | 0.10.2 | `jax` |" in text and "| MyGrad | 2.5.0 |" in text
+    assert "**`relu`, output: 2 cases, bug.** relu(-inf) is NaN" in text
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    ran = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert ran.returncode == 0 and "status='failed'" in ran.stdout, ran.stderr[-2000:]

@@ -53,7 +53,7 @@ def test_jax_conv2d_fails_only_on_its_listed_deviations(conv2d_outcomes):
 
 
 def test_with_rejection_parity_off_every_supported_case_passes():
-    cases = crosscheck.cases_for("quick", ops=["conv1d", "linear", "tanh", "log_softmax"])
+    cases = crosscheck.cases_for("quick", ops=["conv1d", "tanh", "log_softmax"])
     outcomes = [crosscheck.run_case(JAX_OPS, case, SEED, Checks(rejection=False)) for case in cases]
     bad = [(o.case.key, o.failure) for o in outcomes if o.status == "failed"]
     assert not bad, bad[:5]

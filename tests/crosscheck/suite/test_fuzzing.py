@@ -132,3 +132,14 @@ def test_the_suite_gates_torch_code_through_the_torch_framework(tmp_path):
 def test_unknown_checks_off_is_a_usage_error(tmp_path):
     result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", "--checks-off", "values")
     assert result.returncode == 4 and "--checks-off: unknown ['values']" in result.stdout + result.stderr
+
+
+def test_under_xdist_an_abort_fails_its_case_only(tmp_path):
+    """The plugin under -n: xdist replaces the worker a case brought down, reports that case as
+    failed and runs the rest."""
+    result = _suite(tmp_path, "--impl", "tests.impls.crashing", "--ops", "conv1d", "--profile", "quick", "-k",
+                    "agrees", "-n", "2")
+    out = result.stdout
+    assert result.returncode == 1, out[-3000:]
+    assert "crashed while running 'test_conformance.py::test_agrees_with_torch[conv1d-k4-s2-p2-d2-g3-x4x6x11" in out
+    assert re.search(r"2 failed, 34 passed", out), out[-1000:]

@@ -1,0 +1,182 @@
+"""``make ecosystem``: real libraries gated through their adapters, and docs/ecosystem.md.
+
+Each library's ops (written under torch's signatures in ``examples/``) run through every case
+of the profile, each case in a worker process (a crash is that case's, not the run's). The
+page shows, per library and op, how many cases passed, failed, were unsupported, crashed or
+timed out; then every group of failures (same op, quantity and reason), with its smallest case,
+what differs from torch, a three-line reproduction, and whether it is a bug of the library, a
+convention of its own, or the adapter code's missing validation (``VERDICTS``, below).
+
+    python examples/ecosystem.py                     # default profile, writes docs/ecosystem.md
+    python examples/ecosystem.py --profile quick --out /tmp/ecosystem.md
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib.metadata
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crosscheck import STATUSES, cases_for, load_impl, subject_of  # noqa: E402
+from crosscheck.gate.isolation import Isolated  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Library:
+    name: str
+    package: str  # the distribution, for its version
+    impl: str  # torch's ops written on it
+    framework: str  # --framework
+
+
+LIBRARIES = [
+    Library("JAX", "jax", "examples.jax_ops", "jax"),
+    Library("MyGrad", "mygrad", "examples.mygrad_ops", "examples.mygrad_framework"),
+]
+# the others the table is meant to hold, and why they are not in it yet
+NOT_YET = {
+    "tinygrad": "0.14.0 is on the registry; no adapter written yet",
+    "numpy-ml": "0.1.2 is on the registry; no adapter written yet (its layers are classes that keep their own state)",
+}
+
+# (library, op, quantity, the start of the reason) -> (kind, what it is); kind is "bug" (the
+# library computes something wrong), "convention" (it does a thing its own way) or "adapter" (the
+# code in examples/ does not validate what torch validates). Groups not listed are "unclassified".
+VERDICTS = {
+    ("JAX", "*", "rejection", "accepted a call torch rejects"): (
+        "adapter", "lax takes what torch refuses (negative padding crops, a bias or weight of another size broadcasts, "
+                   "'same' with a stride, mixed float dtypes promote); examples/jax_ops.py does not check"),
+    ("MyGrad", "*", "rejection", "accepted a call torch rejects"): (
+        "adapter", "MyGrad takes what torch refuses; examples/mygrad_ops.py does not check"),
+    ("MyGrad", "*", "rejection", "raised AssertionError"): (
+        "convention", "MyGrad validates its arguments with assert statements, so a bad call raises AssertionError "
+                      "(and is not refused at all under python -O)"),
+    ("JAX", "*", "rejection", "raised KeyError"): ("adapter", "an unknown reduction reaches a dict lookup"),
+    ("MyGrad", "*", "rejection", "raised KeyError"): ("adapter", "an unknown reduction reaches a dict lookup"),
+    ("MyGrad", "relu", "output", ""): (
+        "bug", "relu(-inf) is NaN (it is computed as x·(x > 0), and -inf·0 is NaN) where torch's is 0"),
+    ("MyGrad", "relu", "grad_input", ""): ("convention", "the gradient at NaN is 0, torch's 1 (torch zeroes it where x ≤ 0 only)"),
+    ("MyGrad", "conv2d", "output", "raised ValueError on a call torch accepts: The dilated window"): (
+        "bug", "conv_nd refuses a dilated kernel that fits the input exactly: it checks d·k ≤ L where the extent is "
+               "d·(k − 1) + 1 (with an input one larger it computes torch's values)"),
+    ("MyGrad", "*", "gradients", "raised ValueError on a call torch accepts: cannot reshape"): (
+        "bug", "max_pool's backward raises on an empty batch"),
+    ("MyGrad", "log_softmax", "output", "raised ValueError"): (
+        "bug", "log_softmax of an empty row raises (zero-size array to reduction) where torch returns an empty array"),
+    ("MyGrad", "log_softmax", "output", ""): (
+        "bug", "log_softmax of a row holding +inf is -inf, or finite, where torch's is NaN (inf - inf)"),
+    ("MyGrad", "*", "output", "raised ValueError on a call torch accepts: Stride and kernel"): (
+        "convention", "conv_nd and max_pool refuse windows that do not tile the (padded) input exactly; torch "
+                      "drops the remainder"),
+    ("JAX", "relu", "grad_input", ""): (
+        "convention", "jax.nn.relu's gradient at NaN is 0, torch's 1 (torch zeroes it where x ≤ 0 only)"),
+}
+
+
+def verdict(library: str, op: str, quantity: str, reason: str):
+    for (lib, o, q, start), value in VERDICTS.items():
+        if lib == library and o in ("*", op) and q == quantity and reason.startswith(start):
+            return value
+    return ("unclassified", "")
+
+
+def _shape_of_reason(reason: str) -> str:
+    """The reason with its numbers and quoted values blanked, so that one cause is one group."""
+    reason = re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "#", reason)
+    return re.sub(r"\[[^\]]*\]|\([^)]*\)|'[^']*'", "…", reason)[:90]
+
+
+def _size(case) -> int:
+    return sum(1 if s is None else max(1, __import__("math").prod(s)) for s in case.shapes)
+
+
+def run(library: Library, profile: str, timeout: float, ops=None):
+    module = load_impl(library.impl)
+    subject = subject_of(module, library.framework, name=library.impl)
+    cases = [c for c in cases_for(profile, ops=ops) if subject.forward(c.op) is not None]
+    start = time.perf_counter()
+    with Isolated(library.impl, library.framework, timeout=timeout) as isolated:
+        outcomes = [isolated.run(case) for case in cases]
+    return outcomes, time.perf_counter() - start
+
+
+def reproduction(library: Library, case, profile: str) -> str:
+    return "\n".join([
+        "import importlib; from crosscheck import cases_for, run_case, subject_of",
+        f"case = next(c for c in cases_for({profile!r}, ops=[{case.op!r}]) if c.key == {case.key!r})",
+        f"print(run_case(subject_of(importlib.import_module({library.impl!r}), {library.framework!r}), case))",
+    ])
+
+
+def page(results, profile: str) -> str:
+    lines = [
+        "# How real libraries fare",
+        "",
+        f"Produced by `make ecosystem` (`python examples/ecosystem.py --profile {profile}`), on the current code: each",
+        "library's ops, written under torch's signatures in `examples/`, through every case of the",
+        f"`{profile}` profile that its module has, each case in a worker process. *unsupported* is what",
+        "the module declares it lacks (`CROSSCHECK_SUPPORT`). A failure group is one op, quantity and",
+        "reason; its case is the smallest, and its three lines reproduce it from the repository's root.",
+        "",
+        "| library | version | framework | cases | " + " | ".join(s.replace("_", " ") for s in STATUSES) + " | s |",
+        "|---|---|---|---:|" + "---:|" * len(STATUSES) + "---:|",
+    ]
+    for library, outcomes, seconds in results:
+        counts = collections.Counter(o.status for o in outcomes)
+        version = importlib.metadata.version(library.package)
+        lines.append(f"| {library.name} | {version} | `{library.framework}` | {len(outcomes):,} | "
+                     + " | ".join(f"{counts[s]:,}" for s in STATUSES) + f" | {seconds:.0f} |")
+    for name, why in NOT_YET.items():
+        lines.append(f"| {name} | | | | {why} |" + " |" * (len(STATUSES) - 1) + " |")
+    for library, outcomes, _ in results:
+        lines += ["", f"## {library.name}", "", "| op | " + " | ".join(s.replace("_", " ") for s in STATUSES) + " |",
+                  "|---|" + "---:|" * len(STATUSES)]
+        by_op = collections.defaultdict(collections.Counter)
+        for o in outcomes:
+            by_op[o.case.op][o.status] += 1
+        for op, counts in by_op.items():
+            lines.append(f"| `{op}` | " + " | ".join(str(counts[s]) for s in STATUSES) + " |")
+        groups = collections.defaultdict(list)
+        for o in outcomes:
+            if o.status == "failed":
+                groups[(o.case.op, o.failure.quantity, _shape_of_reason(o.failure.reason))].append(o)
+            elif o.status in ("crashed", "timed_out"):
+                groups[(o.case.op, o.status, _shape_of_reason(o.note))].append(o)
+        lines += ["", f"{len(groups)} failure groups:", ""]
+        for (op, quantity, _), members in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+            smallest = min(members, key=lambda o: (_size(o.case), o.case.key))
+            reason = smallest.failure.reason if smallest.failure else smallest.note
+            kind, what = verdict(library.name, op, quantity, reason)
+            lines += [f"**`{op}`, {quantity}: {len(members)} cases, {kind}.** " + (what + ". " if what else "")
+                      + f"Smallest: `{smallest.case.key}`: {reason}", "", "```python",
+                      reproduction(library, smallest.case, profile), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "ecosystem.md"))
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per case (default: %(default)g)")
+    parser.add_argument("--ops", default=None, help="comma-separated ops (default: all; a page of fewer is a sample)")
+    args = parser.parse_args(argv)
+    results = []
+    for library in LIBRARIES:
+        outcomes, seconds = run(library, args.profile, args.timeout, args.ops.split(",") if args.ops else None)
+        counts = collections.Counter(o.status for o in outcomes)
+        print(f"{library.name}: {len(outcomes)} cases in {seconds:.0f} s: {dict(counts)}", flush=True)
+        results.append((library, outcomes, seconds))
+    Path(args.out).write_text(page(results, args.profile), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
