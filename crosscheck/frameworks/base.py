@@ -4,7 +4,7 @@ An implementation written in torch, JAX or an autograd library takes and returns
 framework's arrays, and often has no hand-written backward. :func:`adapt` turns it into a
 :class:`~crosscheck.checking.Subject`, whose ``NAME`` and ``NAME_backward`` speak NumPy as the
 contract does, so :func:`~crosscheck.checking.run_case` checks it unchanged. What differs
-between frameworks is five things, and a :class:`Framework` is exactly those:
+between frameworks is these, and a :class:`Framework` is exactly them:
 
 * ``to_native(array)``: a NumPy array as the framework's array (zero-copy where it can be, so
   that an implementation writing into its input is seen by the mutation check);
@@ -16,7 +16,8 @@ between frameworks is five things, and a :class:`Framework` is exactly those:
 * ``synchronise(arrays, natives)``: after a call, make what the implementation did to its
   native inputs visible in the NumPy ``arrays`` (needed only where ``to_native`` copies, as on
   a GPU);
-* ``rejections``: the exception types that mean "this call is refused".
+* ``rejections``: the exception types that mean "this call is refused";
+* ``call(fn, natives, kwargs)``: how a call is made (where an adapter compiles it first).
 
 An adapter for another autograd library is a subclass of a few dozen lines; see
 ``examples/frameworks/`` and docs/contract.md, section 12.
