@@ -46,9 +46,10 @@ NOT_YET = {
     "numpy-ml": "0.1.2 is on the registry; no adapter written yet (its layers are classes that keep their own state)",
 }
 
-# (library, op, quantity, the start of the reason) -> (kind, what it is); kind is "bug" (the
-# library computes something wrong), "convention" (it does a thing its own way) or "adapter" (the
-# code in examples/ does not validate what torch validates). Groups not listed are "unclassified".
+# (library, op, quantity, the start of the reason) -> (kind, what it is[, a reproduction, where the
+# smallest case alone does not show it]); kind is "bug" (the library computes something wrong),
+# "convention" (it does a thing its own way) or "adapter" (the code in examples/ does not validate
+# what torch validates). Groups not listed are "unclassified".
 VERDICTS = {
     ("JAX", "*", "rejection", "accepted a call torch rejects"): (
         "adapter", "lax takes what torch refuses (negative padding crops, a bias or weight of another size broadcasts, "
@@ -63,7 +64,7 @@ VERDICTS = {
     ("MyGrad", "relu", "output", ""): (
         "bug", "relu(-inf) is NaN (it is computed as x·(x > 0), and -inf·0 is NaN) where torch's is 0"),
     ("MyGrad", "relu", "grad_input", ""): ("convention", "the gradient at NaN is 0, torch's 1 (torch zeroes it where x ≤ 0 only)"),
-    ("MyGrad", "conv2d", "output", "raised ValueError on a call torch accepts: The dilated window"): (
+    ("MyGrad", "*", "output", "raised ValueError on a call torch accepts: The dilated window"): (
         "bug", "conv_nd refuses a dilated kernel that fits the input exactly: it checks d·k ≤ L where the extent is "
                "d·(k − 1) + 1 (with an input one larger it computes torch's values)"),
     ("MyGrad", "*", "gradients", "raised ValueError on a call torch accepts: cannot reshape"): (
@@ -75,16 +76,29 @@ VERDICTS = {
     ("MyGrad", "*", "output", "raised ValueError on a call torch accepts: Stride and kernel"): (
         "convention", "conv_nd and max_pool refuse windows that do not tile the (padded) input exactly; torch "
                       "drops the remainder"),
+    ("JAX", "*", "crashed", "the process running the case killed by signal 6"): (
+        "bug", "XLA aborts the process (a failed CHECK in algebraic_simplifier.cc, \"Window dimensions do not match "
+               "RHS shape\") compiling the gradient of a convolution that is both strided and dilated; the forward "
+               "alone compiles"),
+    ("JAX", "conv2d", "output", "raised TypeError on a call torch accepts: 'numpy.float64' object"): (
+        "bug", "a refused call poisons JAX's dispatch cache: after conv_general_dilated refuses strides (2.0, 2.0) "
+               "(rightly: a TypeError), the same call with (2, 2), which compares and hashes equal, raises that "
+               "TypeError too. Here the float-stride case (a call torch rejects) runs first; the case alone passes",
+        "import jax.numpy as jnp; from jax import lax; x, w = jnp.ones((1, 3, 4, 6)), jnp.ones((4, 3, 2, 4))\n"
+        "try: lax.conv_general_dilated(x, w, (2.0, 2.0), [(0, 0), (0, 0)])  # refused: TypeError, rightly\n"
+        "except TypeError: pass\n"
+        "lax.conv_general_dilated(x, w, (2, 2), [(0, 0), (0, 0)])  # raises the same TypeError"),
     ("JAX", "relu", "grad_input", ""): (
         "convention", "jax.nn.relu's gradient at NaN is 0, torch's 1 (torch zeroes it where x ≤ 0 only)"),
 }
 
 
 def verdict(library: str, op: str, quantity: str, reason: str):
+    """(kind, what it is, a reproduction of its own or None)."""
     for (lib, o, q, start), value in VERDICTS.items():
         if lib == library and o in ("*", op) and q == quantity and reason.startswith(start):
-            return value
-    return ("unclassified", "")
+            return (*value, None)[:3]
+    return ("unclassified", "", None)
 
 
 def _shape_of_reason(reason: str) -> str:
@@ -153,10 +167,10 @@ def page(results, profile: str) -> str:
         for (op, quantity, _), members in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
             smallest = min(members, key=lambda o: (_size(o.case), o.case.key))
             reason = smallest.failure.reason if smallest.failure else smallest.note
-            kind, what = verdict(library.name, op, quantity, reason)
+            kind, what, own = verdict(library.name, op, quantity, reason)
             lines += [f"**`{op}`, {quantity}: {len(members)} cases, {kind}.** " + (what + ". " if what else "")
                       + f"Smallest: `{smallest.case.key}`: {reason}", "", "```python",
-                      reproduction(library, smallest.case, profile), "```", ""]
+                      own or reproduction(library, smallest.case, profile), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
