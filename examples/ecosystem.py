@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.metadata
+import math
 import re
 import sys
 import time
@@ -108,7 +109,7 @@ def _shape_of_reason(reason: str) -> str:
 
 
 def _size(case) -> int:
-    return sum(1 if s is None else max(1, __import__("math").prod(s)) for s in case.shapes)
+    return sum(1 if s is None else max(1, math.prod(s)) for s in case.shapes)
 
 
 def run(library: Library, profile: str, timeout: float, ops=None):
@@ -169,7 +170,7 @@ def page(results, profile: str) -> str:
             reason = smallest.failure.reason if smallest.failure else smallest.note
             kind, what, own = verdict(library.name, op, quantity, reason)
             lines += [f"**`{op}`, {quantity}: {len(members)} cases, {kind}.** " + (what + ". " if what else "")
-                      + f"Smallest: `{smallest.case.key}`: {reason}", "", "```python",
+                      + f"Smallest: `{smallest.case.key}`: {reason}", "", "```py",  # not ```python: docs/conftest.py runs those, and these may abort (they reproduce crashes)
                       own or reproduction(library, smallest.case, profile), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -30,6 +30,6 @@ def test_the_framework_timings_and_the_ecosystem_page_run(tmp_path):
     text = page.read_text()
     assert "| JAX | 0.10.2 | `jax` |" in text and "| MyGrad | 2.5.0 |" in text
     assert "**`relu`, output: 2 cases, bug.** relu(-inf) is NaN" in text
-    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    snippet = text.split("```py\n", 1)[1].split("```", 1)[0]
     ran = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert ran.returncode == 0 and "status='failed'" in ran.stdout, ran.stderr[-2000:]
