@@ -5,9 +5,11 @@
 
 Each subject runs the cases of the profile that it implements, in this process (no worker),
 one torch thread: the reference (numpy), torch.nn.functional (torch), examples/jax_ops.py
-eagerly (jax) and compiled per call (jax-jit), and examples/mygrad_ops.py (MyGrad). The table
-has the cases, the seconds and the milliseconds per case; JAX's cost is compilation, once per
-new shape and dtype (eager: per primitive; jit: per call).
+eagerly (jax) and compiled per call (jax-jit), examples/mygrad_ops.py (MyGrad),
+examples/numpy_ml_ops.py (numpy-ml's layers) and examples/tinygrad_ops.py (tinygrad's CPU
+device, where a clang is found for it to compile with; its row says so where none is). The
+table has the cases, the seconds and the milliseconds per case; JAX's and tinygrad's cost is
+compilation, once per new shape and dtype (JAX eager: per primitive; jit: per call).
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crosscheck import cases_for, load_impl, run_case, subject_of  # noqa: E402
 from crosscheck.oracle import use_one_torch_thread  # noqa: E402
+from examples.ecosystem import clang  # noqa: E402
 
 SUBJECTS = [("reference.functional", "numpy"), ("torch.nn.functional", "torch"), ("examples.jax_ops", "jax"),
-            ("examples.jax_ops", "jax-jit"), ("examples.mygrad_ops", "examples.mygrad_framework")]
+            ("examples.jax_ops", "jax-jit"), ("examples.mygrad_ops", "examples.mygrad_framework"),
+            ("examples.numpy_ml_ops", "numpy"), ("examples.tinygrad_ops", "examples.tinygrad_framework")]
 
 
 def main(argv=None) -> int:
@@ -37,6 +41,9 @@ def main(argv=None) -> int:
     ops = args.ops.split(",") if args.ops else None
     print(f"| impl | framework | cases | s | ms per case | verdicts |\n|---|---|---:|---:|---:|---|")
     for impl, framework in SUBJECTS:
+        if framework == "examples.tinygrad_framework" and not clang():
+            print(f"| `{impl}` | `{framework}` | | | | not run: no clang for tinygrad's CPU device |", flush=True)
+            continue
         subject = subject_of(load_impl(impl), framework, name=impl)
         cases = [c for c in cases_for(args.profile, ops=ops) if subject.forward(c.op) is not None]
         start = time.perf_counter()

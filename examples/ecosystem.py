@@ -9,6 +9,10 @@ convention of its own, or the adapter code's missing validation (``VERDICTS``, b
 
     python examples/ecosystem.py                     # default profile, writes docs/ecosystem.md
     python examples/ecosystem.py --profile quick --out /tmp/ecosystem.md
+
+Every run keeps its outcomes (``--keep``, default ``.ecosystem-outcomes.pickle``, not
+tracked), so that ``--replay`` writes the page again from them, with the verdicts as they are
+now, without gating anything.
 """
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ import argparse
 import collections
 import importlib.metadata
 import math
+import os
+import pickle
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -35,17 +42,37 @@ class Library:
     package: str  # the distribution, for its version
     impl: str  # torch's ops written on it
     framework: str  # --framework
+    needs: str = ""  # what else it needs to run here, if anything: why it is not gated when missing
 
 
 LIBRARIES = [
     Library("JAX", "jax", "examples.jax_ops", "jax"),
     Library("MyGrad", "mygrad", "examples.mygrad_ops", "examples.mygrad_framework"),
+    Library("tinygrad", "tinygrad", "examples.tinygrad_ops", "examples.tinygrad_framework", needs="clang"),
+    Library("numpy-ml", "numpy-ml", "examples.numpy_ml_ops", "numpy"),
 ]
-# the others the table is meant to hold, and why they are not in it yet
-NOT_YET = {
-    "tinygrad": "0.14.0 is on the registry; no adapter written yet",
-    "numpy-ml": "0.1.2 is on the registry; no adapter written yet (its layers are classes that keep their own state)",
-}
+CLANGS = ["clang", *(f"clang-{v}" for v in range(21, 13, -1))]
+
+
+def clang() -> str | None:
+    """The clang tinygrad's CPU device compiles its kernels with (``$CC``, else the first of
+    CLANGS on the PATH), set as ``$CC`` for the worker processes; None if there is none."""
+    found = next((c for c in ([os.environ["CC"]] if os.environ.get("CC") else CLANGS) if shutil.which(c)), None)
+    if found:
+        os.environ["CC"] = found
+    return found
+
+
+def missing(library: Library) -> str | None:
+    """Why ``library`` cannot be gated here, or None."""
+    try:
+        importlib.metadata.version(library.package)
+    except importlib.metadata.PackageNotFoundError:
+        return f"{library.package} is not installed (make ecosystem installs it)"
+    if library.needs == "clang" and not clang():
+        return "its CPU device compiles kernels with clang, and none is on the PATH (Debian: apt-get install clang-14)"
+    return None
+
 
 # (library, op, quantity, the start of the reason) -> (kind, what it is[, a reproduction, where the
 # smallest case alone does not show it]); kind is "bug" (the library computes something wrong),
@@ -123,14 +150,16 @@ def run(library: Library, profile: str, timeout: float, ops=None):
 
 
 def reproduction(library: Library, case, profile: str) -> str:
+    compiler = f"import os; os.environ.setdefault('CC', {os.environ.get('CC', 'clang')!r}); " \
+        if library.needs == "clang" else ""
     return "\n".join([
-        "import importlib; from crosscheck import cases_for, run_case, subject_of",
+        compiler + "import importlib; from crosscheck import cases_for, run_case, subject_of",
         f"case = next(c for c in cases_for({profile!r}, ops=[{case.op!r}]) if c.key == {case.key!r})",
         f"print(run_case(subject_of(importlib.import_module({library.impl!r}), {library.framework!r}), case))",
     ])
 
 
-def page(results, profile: str) -> str:
+def page(results, profile: str, skipped=()) -> str:
     lines = [
         "# How real libraries fare",
         "",
@@ -148,8 +177,8 @@ def page(results, profile: str) -> str:
         version = importlib.metadata.version(library.package)
         lines.append(f"| {library.name} | {version} | `{library.framework}` | {len(outcomes):,} | "
                      + " | ".join(f"{counts[s]:,}" for s in STATUSES) + f" | {seconds:.0f} |")
-    for name, why in NOT_YET.items():
-        lines.append(f"| {name} | | | | {why} |" + " |" * (len(STATUSES) - 1) + " |")
+    for library, why in skipped:
+        lines.append(f"| {library.name} | | | | not gated: {why} |" + " |" * (len(STATUSES) - 1) + " |")
     for library, outcomes, _ in results:
         lines += ["", f"## {library.name}", "", "| op | " + " | ".join(s.replace("_", " ") for s in STATUSES) + " |",
                   "|---|" + "---:|" * len(STATUSES)]
@@ -181,14 +210,40 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "ecosystem.md"))
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per case (default: %(default)g)")
     parser.add_argument("--ops", default=None, help="comma-separated ops (default: all; a page of fewer is a sample)")
+    parser.add_argument("--libraries", default=None,
+                        help="comma-separated, of " + ", ".join(lib.name for lib in LIBRARIES) + " (default: all)")
+    parser.add_argument("--keep", default=str(ROOT / ".ecosystem-outcomes.pickle"),
+                        help="where the run keeps its outcomes (default: %(default)s)")
+    parser.add_argument("--replay", action="store_true",
+                        help="write the page from the outcomes kept by the last run, gating nothing")
     args = parser.parse_args(argv)
-    results = []
-    for library in LIBRARIES:
+    if args.replay:
+        kept = pickle.loads(Path(args.keep).read_bytes())
+        if kept.get("cc"):
+            os.environ["CC"] = kept["cc"]  # the compiler the reproductions name
+        Path(args.out).write_text(page(kept["results"], kept["profile"], kept["skipped"]), encoding="utf-8")
+        print(f"wrote {args.out} from {args.keep}")
+        return 0
+    names = [lib.name for lib in LIBRARIES]
+    asked = args.libraries.split(",") if args.libraries else names
+    unknown = [n for n in asked if n not in names]
+    if unknown:
+        parser.error(f"--libraries: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(names)}")
+    results, skipped = [], []
+    chosen = [lib for lib in LIBRARIES if lib.name in asked]
+    for library in chosen:
+        why = missing(library)
+        if why:
+            print(f"{library.name}: not gated: {why}", flush=True)
+            skipped.append((library, why))
+            continue
         outcomes, seconds = run(library, args.profile, args.timeout, args.ops.split(",") if args.ops else None)
         counts = collections.Counter(o.status for o in outcomes)
         print(f"{library.name}: {len(outcomes)} cases in {seconds:.0f} s: {dict(counts)}", flush=True)
         results.append((library, outcomes, seconds))
-    Path(args.out).write_text(page(results, args.profile), encoding="utf-8")
+    Path(args.keep).write_bytes(pickle.dumps({"results": results, "profile": args.profile, "skipped": skipped,
+                                                "cc": os.environ.get("CC")}))
+    Path(args.out).write_text(page(results, args.profile, skipped), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 
