@@ -2,11 +2,14 @@
 
 After ``pip install conv-crosscheck`` every pytest run knows ``--impl``, ``--framework``,
 ``--crosscheck-device``, ``--profile``, ``--ops``, ``--crosscheck-seed``, ``--forward-only``,
-``--checks-off``, ``--max-examples``, ``--fuzz-ci`` and ``--known-deviations``, so a downstream
-repository gates its own implementation with ``pytest --pyargs crosscheck.suite --impl mypkg.ops``.
-JUnit XML comes from pytest's own ``--junitxml``; hypothesis's ``--hypothesis-seed`` fixes the
-fuzzing's seed. Under pytest-xdist (``-n``) a worker that a case brings down is replaced by
-xdist, which reports that case as failed ("worker crashed") and goes on with the others.
+``--checks-off``, ``--crosscheck-timeout``, ``--max-examples``, ``--fuzz-ci`` and
+``--known-deviations``, so a downstream repository gates its own implementation with
+``pytest --pyargs crosscheck.suite --impl mypkg.ops``. JUnit XML comes from pytest's own
+``--junitxml``; hypothesis's ``--hypothesis-seed`` fixes the fuzzing's seed. Under pytest-xdist
+(``-n``) a worker that a case brings down is replaced by xdist, which reports that case as failed
+("worker crashed") and goes on with the others. With ``--crosscheck-timeout`` the table cases run
+in a worker process of their own (``crosscheck.gate.isolation``), so a case that aborts or hangs
+fails as *crashed* or *timed out*, with its reproduction, with or without xdist.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from ..oracle import use_one_torch_thread
 from ..specs import OPS
 from .deviations import KnownDeviations
 from .impl import DEFAULT_IMPL, load_impl
+from .isolation import Isolated
 
 
 def pytest_addoption(parser):
@@ -38,6 +42,9 @@ def pytest_addoption(parser):
     group.addoption("--forward-only", action="store_true", help="check outputs only: for code without a backward")
     group.addoption("--checks-off", default="", metavar="LIST",
                     help=f"comma-separated checks not to run, of {', '.join(SWITCHABLE)} (default: none)")
+    group.addoption("--crosscheck-timeout", type=float, default=None, metavar="SECONDS",
+                    help="run each table case in a worker process, failing it as crashed if the process dies "
+                         "and as timed out after SECONDS (default: in the test process, no limit)")
     group.addoption("--profile", choices=PROFILES, default="default", help="case profile (default: %(default)s)")
     group.addoption("--ops", default=None, help="comma-separated ops to check (default: all)")
     group.addoption("--crosscheck-seed", type=int, default=0, help="seed of the case data (default: 0)")
@@ -57,6 +64,9 @@ def pytest_configure(config):
     use_one_torch_thread()
     config.addinivalue_line("markers", "fuzz: property-based search with hypothesis (--max-examples, --fuzz-ci)")
     config._crosscheck_checks = _checks(config)
+    timeout = config.getoption("--crosscheck-timeout", default=None)
+    if timeout is not None and not timeout > 0:
+        raise pytest.UsageError(f"--crosscheck-timeout must be positive (seconds per case), got {timeout!r}")
     path = config.getoption("--known-deviations", default=None)
     try:
         config._crosscheck_deviations = KnownDeviations.read(path) if path else KnownDeviations()
@@ -148,3 +158,15 @@ def crosscheck_checks(pytestconfig) -> Checks:
 @pytest.fixture(scope="session")
 def crosscheck_seed(pytestconfig) -> int:
     return pytestconfig.getoption("--crosscheck-seed")
+
+
+@pytest.fixture(scope="session")
+def crosscheck_isolated(pytestconfig, impl_name, crosscheck_seed, crosscheck_checks):
+    """With ``--crosscheck-timeout``, the worker process the table cases run in; else None."""
+    timeout = pytestconfig.getoption("--crosscheck-timeout")
+    if timeout is None:
+        yield None
+        return
+    with Isolated(impl_name, pytestconfig.getoption("--framework"), pytestconfig.getoption("--crosscheck-device"),
+                  crosscheck_seed, crosscheck_checks, timeout) as isolated:
+        yield isolated

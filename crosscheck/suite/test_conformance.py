@@ -17,11 +17,14 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", cases, ids=[c.key for c in cases])
 
 
-def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed, crosscheck_checks, request):
+def test_agrees_with_torch(case, impl, impl_name, crosscheck_seed, crosscheck_checks, crosscheck_isolated, request):
     reason = known_deviations(request.config).reason(case)
     if reason is not None:  # allowed to fail; reported as XPASS if it agrees after all
         request.applymarker(pytest.mark.xfail(reason=f"known deviation: {reason}", strict=False))
-    outcome = run_case(impl, case, crosscheck_seed, crosscheck_checks)
+    if crosscheck_isolated is not None:  # --crosscheck-timeout: a crash or hang fails this case only
+        outcome = crosscheck_isolated.run(case)
+    else:
+        outcome = run_case(impl, case, crosscheck_seed, crosscheck_checks)
     if outcome.status == "skipped":
         pytest.skip(f"{case.op}: {outcome.note} by {impl_name}")
     if outcome.status == "unsupported":

@@ -143,3 +143,23 @@ def test_under_xdist_an_abort_fails_its_case_only(tmp_path):
     assert result.returncode == 1, out[-3000:]
     assert "crashed while running 'test_conformance.py::test_agrees_with_torch[conv1d-k4-s2-p2-d2-g3-x4x6x11" in out
     assert re.search(r"2 failed, 34 passed", out), out[-1000:]
+
+
+def test_with_a_timeout_an_abort_and_a_hang_fail_their_cases_only(tmp_path):
+    """--crosscheck-timeout: the table cases run in a worker process, so the aborting conv1d
+    cases fail as crashed, the hanging sigmoid ones as timed out, each with its reproduction,
+    and every other case is checked; no pytest process goes down."""
+    result = _suite(tmp_path, "--impl", "tests.impls.crashing", "--ops", "conv1d,sigmoid", "--profile", "quick",
+                    "-k", "agrees and (conv1d or x2x3x4)", "--crosscheck-timeout", "5")
+    out = result.stdout
+    assert result.returncode == 1, out[-3000:]
+    assert out.count("CRASHED conv1d conv1d-k4-s2-p2-d2-g3-x4x6x11") == 2, out[-3000:]
+    assert "the process running the case killed by signal 6 (SIGABRT)" in out
+    assert re.search(r"TIMED OUT sigmoid \S+x2x3x4\S*: .*5", out), out[-3000:]
+    assert "reproduce:" in out and "crashed while running" not in out
+    assert re.search(r"4 failed, 34 passed", out), out[-1000:]
+
+
+def test_a_timeout_that_is_not_positive_is_a_usage_error(tmp_path):
+    result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", "--crosscheck-timeout", "0")
+    assert result.returncode == 4 and "--crosscheck-timeout must be positive" in result.stdout + result.stderr
