@@ -68,8 +68,18 @@ def torch_best_epoch(lock: Lockstep, config) -> int | None:
 
 
 def plot(path: str, lock: Lockstep, history, title: str) -> None:
+    """Draw :func:`figure` into ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(lock, history, title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure(lock: Lockstep, history, title: str):
     """One figure: the training and validation losses of both sides per epoch, both validation
-    accuracies, and every step's largest deviation as a share of its bound."""
+    accuracies, every step's largest deviation, and that deviation as a share of its bound (on
+    an axis of its own: the bound is a share of 1, not a deviation)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,7 +90,7 @@ def plot(path: str, lock: Lockstep, history, title: str) -> None:
     ref_val = [e.val_loss for e in history.epochs]
     ref_acc = [100 * e.val_accuracy for e in history.epochs]
     torch_train, torch_val, torch_acc = (list(v) for v in zip(*lock.torch_epochs))
-    fig, (ax_loss, ax_acc, ax_dev) = plt.subplots(1, 3, figsize=(15, 4.3))
+    fig, (ax_loss, ax_acc, ax_dev, ax_share) = plt.subplots(1, 4, figsize=(19, 4.3))
     ax_loss.plot(epochs, ref_train, "-", color="C0", label="training, reference")
     ax_loss.plot(epochs, torch_train, "o", color="C0", mfc="none", ms=5, label="training, torch")
     ax_loss.plot(epochs, ref_val, "-", color="C1", label="validation, reference")
@@ -95,15 +105,17 @@ def plot(path: str, lock: Lockstep, history, title: str) -> None:
     ax_acc.set(xlabel="epoch", ylabel="%", title="validation accuracy (dotted: best epoch, restored)")
     ax_acc.legend(fontsize=8)
     steps = [s.step for s in lock.steps]
-    ax_dev.plot(steps, [s.deviation for s in lock.steps], lw=0.8, color="C3", label="largest |p_ref − p_torch|")
-    ax_dev.plot(steps, [s.ratio for s in lock.steps], lw=0.8, color="C4", label="largest |p_ref − p_torch| / bound")
-    ax_dev.axhline(1.0, color="black", lw=0.8, ls="--", label="bound")
-    ax_dev.set(yscale="log", xlabel="step", title="parameter deviation after every step")
-    ax_dev.legend(fontsize=8)
+    ax_dev.plot(steps, [s.deviation for s in lock.steps], lw=0.8, color="C3")
+    ax_dev.set(yscale="log", xlabel="step", ylabel="largest |p_ref − p_torch|",
+               title="parameter deviation after every step")
+    ax_share.plot(steps, [s.ratio for s in lock.steps], lw=0.8, color="C4", label="largest entry's share")
+    ax_share.axhline(1.0, color="black", lw=0.8, ls="--", label="the bound (share 1)")
+    ax_share.set(yscale="log", xlabel="step", ylabel="|p_ref − p_torch| / its bound",
+                 title="the deviation as a share of its bound")
+    ax_share.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def main(argv=None) -> int:

@@ -131,3 +131,19 @@ def test_the_plot_needs_matplotlib(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert check_cli.main(["--epochs", "1", "--limit", "32", "--plot", str(tmp_path / "f.png")]) == 2
     assert "pip install .[figures]" in capsys.readouterr().err
+
+
+def test_the_figure_puts_the_bound_only_beside_the_share_it_bounds():
+    """The bound is a share of 1: the deviation itself (in parameter units) has an axis of its
+    own, without the bound's line, and the share's axis has the line at exactly 1."""
+    import matplotlib.pyplot as plt
+
+    from crosscheck.networks.train import figure
+
+    lock, history = _run(steps=3)
+    fig = figure(lock, history, "three steps")
+    deviation, share = fig.axes[2], fig.axes[3]
+    assert [list(line.get_ydata()) for line in deviation.get_lines()] == [[s.deviation for s in lock.steps]]
+    curves = {line.get_label(): list(line.get_ydata()) for line in share.get_lines()}
+    assert curves == {"largest entry's share": [s.ratio for s in lock.steps], "the bound (share 1)": [1.0, 1.0]}
+    plt.close(fig)
