@@ -37,7 +37,6 @@ class Tinygrad(Framework):
 
     def vjp(self, fn, natives, kwargs, grad_output):
         out = fn(*natives, **kwargs)
-        out = out[0] if isinstance(out, (tuple, list)) else out
         wanted = [t for t in natives if t is not None and t.dtype.name in ("float", "double", "half")]
         grads = iter(out.gradient(*wanted, gradient=grad_output) if wanted else ())
         return [next(grads) if t is not None and t.dtype.name in ("float", "double", "half") else None

@@ -12,7 +12,8 @@ between frameworks is these, and a :class:`Framework` is exactly them:
   raises :class:`~crosscheck.checking.Violation` naming ``quantity``;
 * ``vjp(fn, natives, kwargs, grad_output)``: the gradient of every array argument of
   ``fn(*natives, **kwargs)`` against ``grad_output``, ``None`` where the argument is ``None``
-  or not differentiable (an integer target);
+  or not differentiable (an integer target); ``fn`` returns one array (of an op with several
+  outputs, as ``max_pool`` with its indices, the first);
 * ``synchronise(arrays, natives)``: after a call, make what the implementation did to its
   native inputs visible in the NumPy ``arrays`` (needed only where ``to_native`` copies, as on
   a GPU);
@@ -98,6 +99,15 @@ def _forward(framework: Framework, fn, op: str):
     return forward
 
 
+def _first_output(fn):
+    """``fn`` returning only its first output: the one a gradient flows back from."""
+    def first(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        return out[0] if isinstance(out, (tuple, list)) else out
+
+    return first
+
+
 def _backward(framework: Framework, fn, explicit, op: str):
     names = OPS[op].arrays
 
@@ -108,7 +118,7 @@ def _backward(framework: Framework, fn, explicit, op: str):
             if explicit is not None:
                 grads = framework.call(explicit, [upstream, *natives], kwargs)
             else:
-                grads = tuple(framework.vjp(fn, natives, kwargs, upstream))
+                grads = tuple(framework.vjp(_first_output(fn), natives, kwargs, upstream))
         finally:
             framework.synchronise([grad_output, *arrays], [upstream, *natives])
         if not isinstance(grads, tuple):

@@ -60,8 +60,7 @@ class Jax(Framework):
             args = list(natives)
             for i, x in zip(wrt, differentiable):
                 args[i] = x
-            out = self.call(fn, args, kwargs)
-            return out[0] if isinstance(out, (tuple, list)) else out
+            return self.call(fn, args, kwargs)
 
         out, pullback = jax.vjp(forward, *(natives[i] for i in wrt))
         if not isinstance(out, jax.Array):

@@ -58,7 +58,6 @@ class Torch(Framework):
     def vjp(self, fn, natives, kwargs, grad_output):
         leaves = [None if t is None else t.detach().requires_grad_() if t.is_floating_point() else t for t in natives]
         out = fn(*leaves, **kwargs)
-        out = out[0] if isinstance(out, (tuple, list)) else out
         if not isinstance(out, torch.Tensor):
             raise Violation("output", f"must be a torch.Tensor, got {type(out).__name__}")
         wanted = [t for t in leaves if t is not None and t.requires_grad]
