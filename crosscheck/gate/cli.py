@@ -38,6 +38,16 @@ def _list(kind, choices):
     return parse
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number of MiB, got {text!r}")
+    return value
+
+
 def _positive(text):
     try:
         value = float(text)
@@ -85,6 +95,9 @@ def parser() -> argparse.ArgumentParser:
                         "reported as the case's and the sweep goes on)")
     p.add_argument("--timeout", type=_positive, default=60.0,
                    help="seconds a case may take in the worker process before it is timed out (default: %(default)g)")
+    p.add_argument("--memory-limit", type=_positive_int, default=None, metavar="MIB",
+                   help="cap the worker process's address space at MIB mebibytes: a case that allocates past it is "
+                        "reported as crashed (default: no cap)")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     p.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
     return p
@@ -126,7 +139,10 @@ def _load(args):
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.memory_limit is not None and not args.isolate:
+        p.error("--memory-limit caps the worker process: it cannot be used with --no-isolate")
     subject, error = _load(args)
     if error:
         print(f"crosscheck: {error}", file=sys.stderr)
@@ -162,7 +178,8 @@ def main(argv=None) -> int:
 
 
 def _sweep(args, subject, checks, cases) -> list:
-    isolated = Isolated(args.impl, args.framework, args.device, args.seed, checks, args.timeout) if args.isolate else None
+    isolated = Isolated(args.impl, args.framework, args.device, args.seed, checks, args.timeout,
+                        args.memory_limit) if args.isolate else None
     run = isolated.run if isolated else (lambda case: run_case(subject, case, args.seed, checks))
     outcomes, bad = [], 0
     progress = Progress(len(cases))

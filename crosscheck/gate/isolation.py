@@ -4,17 +4,20 @@ An implementation may abort the process (a failed assertion in a C++ extension, 
 ``abort()``), hang, or exhaust memory. :class:`Isolated` runs each case in a worker process
 (started with ``spawn``: a fresh interpreter, no state shared with the parent) and waits for
 its outcome at most ``timeout`` seconds. A worker that dies on a case makes that case
-*crashed*, one that outlives the limit makes it *timed out*; either way the worker is replaced
-and the sweep goes on with the next case. The worker loads the implementation itself, by
+*crashed*, one that outlives the limit makes it *timed out*, and with ``memory_mib`` one that
+allocates past that much address space is crashed too (a MemoryError in the worker, before
+the machine's out-of-memory killer would act); either way the worker is replaced and the
+sweep goes on with the next case. The worker loads the implementation itself, by
 name, so what it checks is what the parent would have checked. (As with any ``spawn``, a
 script that uses :class:`Isolated` must start its work under ``if __name__ == "__main__":``.)
 """
 from __future__ import annotations
 
 import multiprocessing
+import resource
 import signal
 
-from ..checking import Checks, Outcome, run_case
+from ..checking import Checks, Failure, Outcome, run_case
 from ..frameworks import subject_of
 from ..oracle import use_one_torch_thread
 from .impl import load_impl
@@ -23,13 +26,27 @@ from .impl import load_impl
 STARTUP_SECONDS = 300
 
 
-def _serve(connection, impl_name, framework, device, seed, checks):
-    """The worker: load the implementation, then check each case sent until told to stop."""
+def _serve(connection, impl_name, framework, device, seed, checks, memory_mib=None):
+    """The worker: load the implementation, then check each case sent until told to stop. With
+    ``memory_mib``, the process's address space is capped there, so an allocation past it
+    raises MemoryError; that case is reported as crashed and the worker stops (its state after
+    a failed allocation is not to be trusted)."""
+    if memory_mib is not None:
+        limit = memory_mib * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     use_one_torch_thread()
     subject = subject_of(load_impl(impl_name), framework, device, impl_name)
     connection.send("ready")
     while (case := connection.recv()) is not None:
-        connection.send(run_case(subject, case, seed, checks))
+        try:
+            outcome = run_case(subject, case, seed, checks)
+        except MemoryError as exc:  # in the checking itself, around the implementation's call
+            outcome = Outcome(case, "failed", failure=Failure("output", f"raised MemoryError: {exc}"))
+        if memory_mib is not None and outcome.failure is not None and "MemoryError" in outcome.failure.reason:
+            connection.send(Outcome(case, "crashed", note=f"exhausted the memory limit of {memory_mib} MiB "
+                                                          f"({outcome.failure.quantity}: {outcome.failure.reason})"))
+            return
+        connection.send(outcome)
 
 
 def _death(exitcode) -> str:
@@ -45,10 +62,12 @@ class Isolated:
     """``run(case)`` checks one case in the worker; ``close()`` stops it."""
 
     def __init__(self, impl_name: str, framework: str | None = None, device: str = "cpu", seed: int = 0,
-                 checks: Checks | None = None, timeout: float = 60.0):
+                 checks: Checks | None = None, timeout: float = 60.0, memory_mib: int | None = None):
         if not timeout > 0:
             raise ValueError(f"timeout must be positive (seconds per case), got timeout={timeout!r}")
-        self.args = (impl_name, framework, device, seed, checks or Checks())
+        if memory_mib is not None and not (isinstance(memory_mib, int) and memory_mib > 0):
+            raise ValueError(f"memory_mib must be a positive int (MiB of address space), got memory_mib={memory_mib!r}")
+        self.args = (impl_name, framework, device, seed, checks or Checks(), memory_mib)
         self.timeout = timeout
         self.context = multiprocessing.get_context("spawn")
         self.process = self.connection = None
@@ -85,7 +104,11 @@ class Isolated:
         try:
             self.connection.send(case)
             if self.connection.poll(self.timeout):
-                return self.connection.recv()
+                outcome = self.connection.recv()
+                if outcome.status == "crashed":  # the worker ran out of memory and stopped
+                    self.restarts += 1
+                    self._stop()
+                return outcome
         except (EOFError, OSError):  # the worker died during the case
             self.restarts += 1
             return Outcome(case, "crashed", note=f"the process running the case {_death(self._stop())}")

@@ -2,7 +2,7 @@
 
 After ``pip install conv-crosscheck`` every pytest run knows ``--impl``, ``--framework``,
 ``--crosscheck-device``, ``--profile``, ``--ops``, ``--crosscheck-seed``, ``--forward-only``,
-``--checks-off``, ``--crosscheck-timeout``, ``--max-examples``, ``--fuzz-ci`` and
+``--checks-off``, ``--crosscheck-timeout``, ``--crosscheck-memory-limit``, ``--max-examples``, ``--fuzz-ci`` and
 ``--known-deviations``, so a downstream repository gates its own implementation with
 ``pytest --pyargs crosscheck.suite --impl mypkg.ops``. JUnit XML comes from pytest's own
 ``--junitxml``; hypothesis's ``--hypothesis-seed`` fixes the fuzzing's seed. Under pytest-xdist
@@ -45,6 +45,9 @@ def pytest_addoption(parser):
     group.addoption("--crosscheck-timeout", type=float, default=None, metavar="SECONDS",
                     help="run each table case in a worker process, failing it as crashed if the process dies "
                          "and as timed out after SECONDS (default: in the test process, no limit)")
+    group.addoption("--crosscheck-memory-limit", type=int, default=None, metavar="MIB",
+                    help="with --crosscheck-timeout: cap the worker's address space at MIB mebibytes, failing a "
+                         "case that allocates past it as crashed (default: no cap)")
     group.addoption("--profile", choices=PROFILES, default="default", help="case profile (default: %(default)s)")
     group.addoption("--ops", default=None, help="comma-separated ops to check (default: all)")
     group.addoption("--crosscheck-seed", type=int, default=0, help="seed of the case data (default: 0)")
@@ -67,6 +70,10 @@ def pytest_configure(config):
     timeout = config.getoption("--crosscheck-timeout", default=None)
     if timeout is not None and not timeout > 0:
         raise pytest.UsageError(f"--crosscheck-timeout must be positive (seconds per case), got {timeout!r}")
+    memory = config.getoption("--crosscheck-memory-limit", default=None)
+    if memory is not None and (timeout is None or memory <= 0):
+        raise pytest.UsageError(f"--crosscheck-memory-limit must be a positive number of MiB, with "
+                                f"--crosscheck-timeout (the cap is the worker's), got {memory!r}")
     path = config.getoption("--known-deviations", default=None)
     try:
         config._crosscheck_deviations = KnownDeviations.read(path) if path else KnownDeviations()
@@ -168,5 +175,6 @@ def crosscheck_isolated(pytestconfig, impl_name, crosscheck_seed, crosscheck_che
         yield None
         return
     with Isolated(impl_name, pytestconfig.getoption("--framework"), pytestconfig.getoption("--crosscheck-device"),
-                  crosscheck_seed, crosscheck_checks, timeout) as isolated:
+                  crosscheck_seed, crosscheck_checks, timeout,
+                  pytestconfig.getoption("--crosscheck-memory-limit")) as isolated:
         yield isolated

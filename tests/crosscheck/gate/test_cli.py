@@ -2,6 +2,7 @@
 report, the environment variable, and ops an implementation lacks."""
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -136,6 +137,23 @@ def test_an_abort_leaves_a_report_of_every_other_case(impls):
     assert "reproduce:" in result.stdout
     doc = json.loads(report.read_text())
     assert doc["summary"]["crashed"] == 2 and doc["summary"]["passed"] == doc["summary"]["total"] - 2
+
+
+def test_a_case_past_the_memory_limit_is_crashed(impls):
+    """Every tanh case of tests.impls.crashing reserves 4 GiB: each is crashed, in a new worker,
+    and relu's cases around them pass."""
+    result = crosscheck("--impl", "tests.impls.crashing", "--profile", "quick", "--ops", "relu,tanh", "--dtype",
+                        "float64", "--memory-limit", "2048", tmp_path=impls)
+    assert result.returncode == 1
+    assert re.search(r"CRASHED tanh \S+: exhausted the memory limit of 2048 MiB", result.stdout), result.stdout[-2000:]
+    assert "8 passed, 0 failed, 0 skipped, 8 crashed" in result.stdout, result.stdout[-1000:]
+
+
+@pytest.mark.parametrize("args, message", [(["--memory-limit", "0"], "must be a positive whole number of MiB"),
+                                           (["--memory-limit", "512", "--no-isolate"], "cannot be used with --no-isolate")])
+def test_a_bad_memory_limit_is_a_usage_error(impls, args, message):
+    result = crosscheck("--ops", "relu", "--profile", "quick", *args, tmp_path=impls)
+    assert result.returncode == 2 and message in result.stderr
 
 
 def test_torch_nn_functional_through_the_torch_framework(impls):

@@ -163,3 +163,19 @@ def test_with_a_timeout_an_abort_and_a_hang_fail_their_cases_only(tmp_path):
 def test_a_timeout_that_is_not_positive_is_a_usage_error(tmp_path):
     result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", "--crosscheck-timeout", "0")
     assert result.returncode == 4 and "--crosscheck-timeout must be positive" in result.stdout + result.stderr
+
+
+def test_with_a_memory_limit_a_case_past_it_fails_as_crashed(tmp_path):
+    """tanh of tests.impls.crashing reserves 4 GiB: under a 2 GiB cap its cases fail as crashed
+    (both dtypes of one id here), and relu's pass beside them."""
+    result = _suite(tmp_path, "--impl", "tests.impls.crashing", "--ops", "relu,tanh", "--profile", "quick",
+                    "-k", "agrees and x2x3x4", "--crosscheck-timeout", "60", "--crosscheck-memory-limit", "2048")
+    out = result.stdout
+    assert result.returncode == 1, out[-3000:]
+    assert out.count("CRASHED tanh tanh-x2x3x4-3d") == 2 and "exhausted the memory limit of 2048 MiB" in out
+    assert re.search(r"2 failed, 2 passed", out), out[-1000:]
+
+
+def test_a_memory_limit_without_a_timeout_is_a_usage_error(tmp_path):
+    result = _suite(tmp_path, "--ops", "relu", "--profile", "quick", "--crosscheck-memory-limit", "2048")
+    assert result.returncode == 4 and "with --crosscheck-timeout" in result.stdout + result.stderr
