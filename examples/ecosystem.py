@@ -74,8 +74,9 @@ def missing(library: Library) -> str | None:
     return None
 
 
-# (library, op, quantity, the start of the reason) -> (kind, what it is[, a reproduction, where the
-# smallest case alone does not show it]); kind is "bug" (the library computes something wrong),
+# (library, op or ops, quantity, the start of the reason, as it is or with its numbers as #) ->
+# (kind, what it is[, a reproduction, where the smallest case alone does not show it]); the first
+# key that matches a group is its verdict. Kind is "bug" (the library computes something wrong),
 # "convention" (it does a thing its own way) or "adapter" (the code in examples/ does not validate
 # what torch validates). Groups not listed are "unclassified".
 VERDICTS = {
@@ -118,13 +119,93 @@ VERDICTS = {
         "lax.conv_general_dilated(x, w, (2, 2), [(0, 0), (0, 0)])  # raises the same TypeError"),
     ("JAX", "relu", "grad_input", ""): (
         "convention", "jax.nn.relu's gradient at NaN is 0, torch's 1 (torch zeroes it where x ≤ 0 only)"),
+    ("tinygrad", "*", "rejection", "accepted a call torch rejects"): (
+        "adapter", "tinygrad takes what torch refuses (negative padding crops, a zero dilation, 'same' with a stride, "
+                   "mixed dtypes promote); examples/tinygrad_ops.py does not check"),
+    ("tinygrad", "*", "rejection", "raised AssertionError"): (
+        "convention", "tinygrad checks shapes with assert statements, so a bad call raises AssertionError (and is not "
+                      "refused at all under python -O)"),
+    ("tinygrad", "*", "rejection", "raised ZeroDivisionError"): ("adapter", "a zero stride reaches a division"),
+    ("tinygrad", "*", "rejection", "raised IndexError"): (
+        "convention", "shapes that do not broadcast raise IndexError in tinygrad"),
+    ("tinygrad", "relu", "output", ""): ("bug", "relu(NaN) is 0, where torch's is NaN: tinygrad's relu swallows NaN"),
+    ("tinygrad", "*", "indices", "int32"): ("convention", "max pooling's indices are int32, torch's int64"),
+    ("tinygrad", ("max_pool1d", "max_pool2d", "max_pool3d"), "grad_input", ""): (
+        "convention", "the gradient of a window's maximum is split evenly between tied maxima, where torch gives it "
+                      "all to the first (max_pool1d of [1, 3, 3, 0] with a window of 4: [0, 0.5, 0.5, 0] against "
+                      "[0, 1, 0, 0])"),
+    ("tinygrad", ("max_pool1d", "max_pool2d", "max_pool3d"), "output", "# of # entries outside the tolerance"): (
+        "bug", "a window's maximum ignores NaN (max_pool1d of [1, NaN, 2, 0] with a window of 2 is [1, 2], torch's "
+               "[NaN, 2])"),
+    ("tinygrad", "pad", "output", "raised ValueError on a call torch accepts: Padding"): (
+        "bug", "reflect padding of an empty batch raises (it checks the unpadded batch axis against its size 0)"),
+    ("tinygrad", "linear", "output", ""): (
+        "convention", "linear with a 1-d weight scales element-wise (tinygrad's own use, as in its layer norm), where "
+                      "torch's is a dot product: torch's shape (3,) for an input (3, 4), tinygrad's (3, 4)"),
+    ("tinygrad", "tanh", "output", ""): (
+        "bug", "tanh is computed as 2·sigmoid(2x) − 1, which cancels near 0: a relative error of 8e-6 in float32 at "
+               "tanh ≈ 0.014, where torch's is within an ulp"),
+    ("tinygrad", "sigmoid", "output", ""): (
+        "bug", "sigmoid is computed as 1 / (1 + exp2(−x / ln 2)): the rounding of −x / ln 2 grows with |x|, so far "
+               "in the negative tail the result is off by more than torch's few ulps"),
+    ("tinygrad", "cross_entropy", "output", ""): (
+        "adapter", "ignore_index is not passed on (tinygrad's cross_entropy has none), so a target of -100 counts as "
+                   "a class; examples/tinygrad_ops.py should declare it unsupported"),
+    ("tinygrad", "cross_entropy", "grad_input", ""): (
+        "adapter", "the targets hold -100, the ignore_index examples/tinygrad_ops.py does not pass on"),
+    ("tinygrad", ("conv2d", "conv3d", "conv_transpose3d"), "grad_input", ""): (
+        "bug", "the input gradient lands on inputs that no output reads (between dilated taps, skipped by a stride "
+               "longer than the kernel, or where only padding is in the window), where torch's is 0; the forward "
+               "is right"),
+    ("tinygrad", ("conv_transpose2d", "conv_transpose3d"), "grad_weight", ""): (
+        "bug", "the weight gradient of a strided transposed convolution with groups or dilation is wrong in the "
+               "sweep, non-zero where torch's is 0, but the smallest case run alone passes: the result depends on "
+               "what tinygrad ran before it in the process. Not reduced to a reproduction of its own; the three "
+               "lines below pass"),
+    ("tinygrad", "*", "*", "raised ValueError on a call torch accepts: bad reshape"): (
+        "bug", "tinygrad fails on some dilated or strided, grouped convolutions (ValueError: bad reshape: () -> "
+               "...), forward or backward"),
+    ("tinygrad", "conv_transpose3d", "output", ""): (
+        "bug", "some strided 3-d transposed convolutions with groups or dilation are wrong in every entry (NaN in "
+               "one of them)"),
+    ("numpy-ml", "*", "rejection", "accepted a call torch rejects"): (
+        "adapter", "numpy-ml takes what torch refuses; examples/numpy_ml_ops.py does not check"),
+    ("numpy-ml", "*", "rejection", "raised"): (
+        "adapter", "numpy-ml fails on a bad call with whatever error the value meets (IndexError, ZeroDivisionError, "
+                   "UnboundLocalError); examples/numpy_ml_ops.py does not check first"),
+    ("numpy-ml", "*", "grad_input", "dtype float64 != float32"): (
+        "convention", "numpy-ml computes in float64 wherever it allocates (col2im, ReLU's integer gradient): float32 "
+                      "in, float64 out"),
+    ("numpy-ml", "*", "output", "dtype float64 != float32"): (
+        "convention", "Pool2D's output buffer is float64 whatever the input"),
+    ("numpy-ml", "max_pool2d", "output", "# of # entries outside the tolerance"): (
+        "bug", "max pooling pads with zeros, so a window over the padding whose inputs are all negative gives 0, "
+               "where torch's padding never wins"),
+    ("numpy-ml", "max_pool2d", "gradients", ""): (
+        "bug", "Pool2D's max backward reads its windows from the unpadded input (X where X_pad is meant): with padding "
+               "the windows do not fit (this error) or send the gradient to the wrong entries, and a window holding "
+               "NaN has no maximum to find (IndexError)"),
+    ("numpy-ml", "max_pool2d", "grad_input", ""): (
+        "bug", "Pool2D's max backward reads its windows from the unpadded input (X where X_pad is meant), so with "
+               "padding the gradient goes to the wrong entries"),
+    ("numpy-ml", "softmax", "grad_input", ""): (
+        "bug", "Softmax's backward differentiates along the last axis whatever its dim: with dim=0 (or -2) of a "
+               "matrix every gradient is wrong"),
+    ("numpy-ml", "softmax", "output", "raised ValueError"): (
+        "bug", "softmax of an empty row raises (zero-size array to reduction) where torch returns an empty array"),
+    ("numpy-ml", "*", "gradients", "raised ValueError on a call torch accepts: cannot reshape"): (
+        "bug", "the convolution layers' backward raises on an empty batch (im2col's reshape of nothing)"),
+    ("numpy-ml", "relu", "grad_input", ""): (
+        "convention", "ReLU's gradient at NaN is 0, torch's 1 (torch zeroes it where x ≤ 0 only)"),
 }
 
 
 def verdict(library: str, op: str, quantity: str, reason: str):
     """(kind, what it is, a reproduction of its own or None)."""
-    for (lib, o, q, start), value in VERDICTS.items():
-        if lib == library and o in ("*", op) and q == quantity and reason.startswith(start):
+    for (lib, ops, q, start), value in VERDICTS.items():
+        ops = (ops,) if isinstance(ops, str) else ops
+        if lib == library and ("*" in ops or op in ops) and q in ("*", quantity) and \
+                (reason.startswith(start) or _shape_of_reason(reason).startswith(start)):
             return (*value, None)[:3]
     return ("unclassified", "", None)
 
