@@ -29,10 +29,10 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py
 
-# Not part of `make test` (over an hour): real libraries (JAX, MyGrad, tinygrad, numpy-ml) gated
-# through their adapters on the default profile, each case in a worker process; writes
-# docs/ecosystem.md. tinygrad's CPU device also needs a clang on the PATH (Debian: clang-14);
-# without one its row says it was not gated.
+# Not part of `make test` (95 minutes on 2 cores: JAX 30, tinygrad 66): real libraries (JAX,
+# MyGrad, tinygrad, numpy-ml) gated through their adapters on the default profile, each case in
+# a worker process; writes docs/ecosystem.md. tinygrad's CPU device also needs a clang on the
+# PATH (Debian: clang-14); without one its row says it was not gated.
 ecosystem: $(STAMP)
 	$(PY) -m pip install --quiet --constraint constraints.txt -e '.[ecosystem]'
 	$(PY) examples/ecosystem.py
