@@ -302,7 +302,10 @@ def main(argv=None) -> int:
         kept = pickle.loads(Path(args.keep).read_bytes())
         if kept.get("cc"):
             os.environ["CC"] = kept["cc"]  # the compiler the reproductions name
-        Path(args.out).write_text(page(kept["results"], kept["profile"], kept["skipped"]), encoding="utf-8")
+        by_name = {lib.name: lib for lib in LIBRARIES}  # kept by name: a pickled Library is __main__'s
+        results = [(by_name[name], outcomes, seconds) for name, outcomes, seconds in kept["results"]]
+        skipped = [(by_name[name], why) for name, why in kept["skipped"]]
+        Path(args.out).write_text(page(results, kept["profile"], skipped), encoding="utf-8")
         print(f"wrote {args.out} from {args.keep}")
         return 0
     names = [lib.name for lib in LIBRARIES]
@@ -322,7 +325,9 @@ def main(argv=None) -> int:
         counts = collections.Counter(o.status for o in outcomes)
         print(f"{library.name}: {len(outcomes)} cases in {seconds:.0f} s: {dict(counts)}", flush=True)
         results.append((library, outcomes, seconds))
-    Path(args.keep).write_bytes(pickle.dumps({"results": results, "profile": args.profile, "skipped": skipped,
+    Path(args.keep).write_bytes(pickle.dumps({"results": [(lib.name, o, t) for lib, o, t in results],
+                                                "profile": args.profile,
+                                                "skipped": [(lib.name, why) for lib, why in skipped],
                                                 "cc": os.environ.get("CC")}))
     Path(args.out).write_text(page(results, args.profile, skipped), encoding="utf-8")
     print(f"wrote {args.out}")

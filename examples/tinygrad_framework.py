@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import numpy as np
-from tinygrad import Tensor
+from tinygrad import Tensor, dtypes
 
 from crosscheck import Framework
 from crosscheck.checking import Violation
@@ -37,10 +37,10 @@ class Tinygrad(Framework):
 
     def vjp(self, fn, natives, kwargs, grad_output):
         out = fn(*natives, **kwargs)
-        wanted = [t for t in natives if t is not None and t.dtype.name in ("float", "double", "half")]
-        grads = iter(out.gradient(*wanted, gradient=grad_output) if wanted else ())
-        return [next(grads) if t is not None and t.dtype.name in ("float", "double", "half") else None
-                for t in natives]
+        wanted = [t is not None and dtypes.is_float(t.dtype) for t in natives]
+        leaves = [t for t, w in zip(natives, wanted) if w]
+        grads = iter(out.gradient(*leaves, gradient=grad_output) if leaves else ())
+        return [next(grads) if w else None for w in wanted]
 
 
 FRAMEWORK = Tinygrad()
