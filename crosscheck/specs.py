@@ -41,6 +41,7 @@ OPS: dict[str, OpSpec] = {
         OpSpec("pad", ("input",)),
         *(OpSpec(f"max_pool{d}d", ("input",)) for d in (1, 2, 3)),
         *(OpSpec(f"avg_pool{d}d", ("input",)) for d in (1, 2, 3)),
+        *(OpSpec(f"adaptive_{kind}_pool{d}d", ("input",)) for kind in ("max", "avg") for d in (1, 2, 3)),
         OpSpec("linear", CONV_ARRAYS),
         *(OpSpec(name, ("input",)) for name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax")),
         OpSpec("mse_loss", ("input", "target")),

@@ -45,6 +45,18 @@ from .definitional_pooling import (  # noqa: F401  (the pooling tier lives in it
     avg_pool2d_backward,
     avg_pool3d,
     avg_pool3d_backward,
+    adaptive_avg_pool1d,
+    adaptive_avg_pool1d_backward,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool3d,
+    adaptive_avg_pool3d_backward,
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_backward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_backward,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_backward,
 )
 
 

@@ -4,17 +4,19 @@ For tiny shapes only. It shares the argument checks and the output shape with
 :mod:`reference.pooling` (what a valid call is has one definition) and nothing of the
 arithmetic: the windows are walked tap by tap, the divisor is counted, the maximum is found by
 its definition (not by a running scan), and gradients are added one term at a time. The
-equations are those of the :mod:`reference.pooling` docstring; loop variables use their
-letters (``n, c`` plane, ``i`` output position, ``p`` tap, ``j`` input position).
+equations are those of the :mod:`reference.pooling` and :mod:`reference.adaptive` docstrings;
+loop variables use their letters (``n, c`` plane, ``i`` output position, ``p`` tap, ``j`` input
+position).
 """
 from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 
-from . import pooling as _pooling
+from . import adaptive as _adaptive, pooling as _pooling
 
 
 def _positions(shape):
@@ -107,9 +109,87 @@ class Loops:
         return gx
 
 
+def _adaptive_window(geo, i):
+    """The input positions of adaptive window ``i``: on every axis ``a``, ``j_a`` from
+    ``⌊i_a·L_a/O_a⌋`` to ``⌈(i_a + 1)·L_a/O_a⌉ − 1``, in row-major order."""
+    ranges = []
+    for ia, L, O in zip(i, geo.in_spatial, geo.out_spatial):
+        start = math.floor(Fraction(ia * L, O))
+        end = math.ceil(Fraction((ia + 1) * L, O))
+        ranges.append(range(start, end))
+    return itertools.product(*ranges)
+
+
+def _adaptive_selected(plane, window):
+    """The last NaN of the window if it has one, else its first position holding the maximum."""
+    nans = [j for j in window if math.isnan(plane[j])]
+    if nans:
+        return nans[-1]
+    top = max(plane[j] for j in window)
+    return next(j for j in window if plane[j] == top)
+
+
+class AdaptiveLoops:
+    """y[n, c, i] = Σ_(j ∈ W(i)) x[n, c, j] / |W(i)| and y[n, c, i] = x[n, c, idx(i)], literally."""
+
+    @staticmethod
+    def adaptive_avg_pool(geo, x):
+        N, C = x.shape[:2]
+        y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                total, count = x.dtype.type(0), 0
+                with np.errstate(invalid="ignore", over="ignore"):  # inf − inf is NaN, as in torch
+                    for j in _adaptive_window(geo, i):
+                        total += x[(n, c) + j]
+                        count += 1
+                    y[(n, c) + i] = total / x.dtype.type(count)
+        return y
+
+    @staticmethod
+    def adaptive_avg_pool_backward(geo, gy, x):
+        """Each tap of window i enters y[n, c, i] with weight 1/|W(i)|: it receives gy[n, c, i]/|W(i)|."""
+        N, C = x.shape[:2]
+        gx = np.zeros_like(x)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                window = list(_adaptive_window(geo, i))
+                for j in window:
+                    gx[(n, c) + j] += gy[(n, c) + i] / x.dtype.type(len(window))
+        return gx
+
+    @staticmethod
+    def adaptive_max_pool(geo, x):
+        N, C = x.shape[:2]
+        y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
+        idx = np.zeros((N, C) + geo.out_spatial, dtype=np.int64)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                j = _adaptive_selected(x[n, c], list(_adaptive_window(geo, i)))
+                y[(n, c) + i] = x[(n, c) + j]
+                idx[(n, c) + i] = np.ravel_multi_index(j, geo.in_spatial)
+        return y, idx
+
+    @staticmethod
+    def adaptive_max_pool_backward(geo, gy, x):
+        """y[n, c, i] = x[n, c, idx(i)] sends gy[n, c, i] to idx(i) and nothing elsewhere."""
+        N, C = x.shape[:2]
+        gx = np.zeros_like(x)
+        for n, c in itertools.product(range(N), range(C)):
+            for i in _positions(geo.out_spatial):
+                gx[(n, c) + _adaptive_selected(x[n, c], list(_adaptive_window(geo, i)))] += gy[(n, c) + i]
+        return gx
+
+
 max_pool1d, max_pool1d_backward = _pooling.max_pool_family(1, Loops)
 max_pool2d, max_pool2d_backward = _pooling.max_pool_family(2, Loops)
 max_pool3d, max_pool3d_backward = _pooling.max_pool_family(3, Loops)
 avg_pool1d, avg_pool1d_backward = _pooling.avg_pool_family(1, Loops)
 avg_pool2d, avg_pool2d_backward = _pooling.avg_pool_family(2, Loops)
 avg_pool3d, avg_pool3d_backward = _pooling.avg_pool_family(3, Loops)
+adaptive_avg_pool1d, adaptive_avg_pool1d_backward = _adaptive.adaptive_avg_pool_family(1, AdaptiveLoops)
+adaptive_avg_pool2d, adaptive_avg_pool2d_backward = _adaptive.adaptive_avg_pool_family(2, AdaptiveLoops)
+adaptive_avg_pool3d, adaptive_avg_pool3d_backward = _adaptive.adaptive_avg_pool_family(3, AdaptiveLoops)
+adaptive_max_pool1d, adaptive_max_pool1d_backward = _adaptive.adaptive_max_pool_family(1, AdaptiveLoops)
+adaptive_max_pool2d, adaptive_max_pool2d_backward = _adaptive.adaptive_max_pool_family(2, AdaptiveLoops)
+adaptive_max_pool3d, adaptive_max_pool3d_backward = _adaptive.adaptive_max_pool_family(3, AdaptiveLoops)

@@ -44,6 +44,20 @@ from .conv_transpose import (
     conv_transpose3d_backward,
 )
 from .padding import pad, pad_backward
+from .adaptive import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool1d_backward,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool3d,
+    adaptive_avg_pool3d_backward,
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_backward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_backward,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_backward,
+)
 from .pooling import (
     max_pool1d,
     max_pool1d_backward,

@@ -89,6 +89,18 @@ def pool_case(kind, dims, x_shape, kernel_size, tag="", values=None, **kwargs):
                 values=dict(values or {}))
 
 
+def adaptive_case(kind, dims, x_shape, output_size, return_indices=None, tag="", values=None):
+    """``kind`` is 'max' or 'avg'; ``return_indices`` (max only) is passed when not None.
+    ``o3xNone`` in the id is an output_size whose second axis keeps its length."""
+    op = f"adaptive_{kind}_pool{dims}d"
+    kwargs = dict(output_size=output_size)
+    if return_indices is not None:
+        kwargs["return_indices"] = return_indices
+    parts = [op, f"o{fmt(output_size)}"] + (["idx"] if return_indices else []) + [f"x{fmt_shape(x_shape)}"]
+    parts += _value_tag(values or {}) + ([tag] if tag else [])
+    return Case(op, "-".join(parts), (tuple(x_shape),), kwargs, values=dict(values or {}))
+
+
 def unary_case(op, x_shape, tag="", values=None, array_dtypes=None, **kwargs):
     """Activations: relu, sigmoid, tanh, softmax(dim=), log_softmax(dim=)."""
     parts = [op] + [f"{k}{fmt(v)}" for k, v in kwargs.items()] + [f"x{fmt_shape(x_shape)}"]

@@ -6,6 +6,7 @@ the run's ``--seed`` changes only the data.
 """
 from __future__ import annotations
 
+from .adaptive_table import adaptive_grid, invalid_adaptive_cases, named_adaptive_cases
 from .case import Case
 from .conv_table import conv_grid, conv_transpose_grid, invalid_cases, named_cases, named_transpose_cases, pad_grid
 from .dense_table import dense_grid, invalid_dense_cases, named_dense_cases
@@ -15,18 +16,18 @@ DTYPES = ("float64", "float32")
 PROFILES = ("quick", "default", "full")
 # conv configurations drawn per spatial rank, and pad configurations, for each profile
 GRID_SIZES = {"quick": (12, 10), "default": (330, 120), "full": (2000, 600)}
-# pooling calls per kind and spatial rank, and dense/activation/loss calls, for each profile
+# pooling calls per kind (max, average, and each adaptive) and spatial rank, and dense/activation/loss calls, for each profile
 LAYER_SIZES = {"quick": (4, 24), "default": (50, 240), "full": (300, 1500)}
 
 
 def every_named_case() -> list[Case]:
     """The named cases of every table: calls torch accepts, each pinning one behaviour."""
-    return named_cases() + named_transpose_cases() + named_pool_cases() + named_dense_cases()
+    return named_cases() + named_transpose_cases() + named_pool_cases() + named_adaptive_cases() + named_dense_cases()
 
 
 def every_invalid_case() -> list[Case]:
     """The cases of every table written to be rejected, each with the argument its rejection names."""
-    return invalid_cases() + invalid_pool_cases() + invalid_dense_cases()
+    return invalid_cases() + invalid_pool_cases() + invalid_adaptive_cases() + invalid_dense_cases()
 
 
 def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
@@ -39,6 +40,7 @@ def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
     for dims in (1, 2, 3):
         base += conv_grid(dims, conv_count) + conv_transpose_grid(dims, conv_count // 3)
         base += pool_grid("max", dims, pool_count) + pool_grid("avg", dims, pool_count)
+        base += adaptive_grid("max", dims, pool_count) + adaptive_grid("avg", dims, pool_count)
     unique = {}
     for case in base:  # a grid may draw a named case again; the named one stays
         unique.setdefault(case.id, case)

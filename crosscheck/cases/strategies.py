@@ -18,7 +18,8 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from .builders import conv_case, conv_transpose_case, linear_case, loss_case, pad_case, pool_case, unary_case
+from .builders import (adaptive_case, conv_case, conv_transpose_case, linear_case, loss_case, pad_case, pool_case,
+                       unary_case)
 from .pool_table import every_window_reads_input
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "log_softmax")
@@ -191,6 +192,24 @@ def avg_poolings(draw, dims=None):
 
 
 @st.composite
+def adaptive_poolings(draw, dims=None, kind=None):
+    """Adaptive max or average poolings: lengths 1 … 8 and output sizes 1 … 10 per axis (so
+    outputs longer than the input, windows that overlap and windows that divide), None for an
+    axis in 2-d and 3-d."""
+    d = draw(st.integers(1, 3)) if dims is None else dims
+    kind = draw(st.sampled_from(["max", "avg"])) if kind is None else kind
+    spatial = list(axes(draw, d, 1, 8))
+    size = [draw(st.none() | st.integers(1, 10)) if d > 1 else draw(st.integers(1, 10)) for _ in range(d)]
+    output_size = size[0] if d > 1 and size[0] is not None and len(set(size)) == 1 and draw(st.booleans()) \
+        else as_argument(draw, size) if d == 1 else tuple(size)
+    x_shape = _batched(draw(batches()), [draw(st.integers(1, 3))] + spatial)
+    return_indices = draw(st.booleans()) if kind == "max" else None
+    case = adaptive_case(kind, d, x_shape, output_size, return_indices=return_indices,
+                         values={"input": draw(kinds_of_data(special=True))})
+    return case.with_dtype(draw(dtypes()))
+
+
+@st.composite
 def linears(draw):
     lead = axes(draw, draw(st.integers(0, 2)), 0, 3)
     features, out = draw(st.integers(1, 5)), draw(st.integers(1, 5))
@@ -228,7 +247,8 @@ def losses(draw, op=None):
 
 FAMILIES = {
     "conv": convolutions, "conv_transpose": transposed_convolutions, "pad": paddings,
-    "max_pool": max_poolings, "avg_pool": avg_poolings, "linear": linears,
+    "max_pool": max_poolings, "avg_pool": avg_poolings, "adaptive_max_pool": adaptive_poolings,
+    "adaptive_avg_pool": adaptive_poolings, "linear": linears,
     "activation": activations, "loss": losses,
 }
 
@@ -239,7 +259,7 @@ def family_of(op: str) -> str:
         return "activation"
     if op in ("mse_loss", "cross_entropy"):
         return "loss"
-    for family in ("conv_transpose", "conv", "max_pool", "avg_pool"):
+    for family in ("conv_transpose", "conv", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool"):
         if op.startswith(family):
             return family
     return op
@@ -252,6 +272,8 @@ def calls(op: str):
         return family(op=op)
     if family in (paddings, linears):
         return family()
+    if family is adaptive_poolings:
+        return family(dims=int(op[-2]), kind=op.split("_")[1])
     return family(dims=int(op[-2]))
 
 
@@ -379,8 +401,26 @@ def _bad_dense_or_loss(draw):
     return _broken(case, "reduction", reduction=draw(st.sampled_from(["average", "total", "Mean"])))
 
 
+@st.composite
+def _bad_adaptive_pooling(draw):
+    case = _nonempty(draw(adaptive_poolings()))
+    x, d = case.shapes[0], _spatial_dims(case)
+    rule = draw(st.sampled_from(["negative", "length", "float", "empty-spatial", "rank"]))
+    if rule == "negative":
+        return _broken(case, "output_size", output_size=(-draw(st.integers(1, 3)),) * d)
+    if rule == "length":
+        return _broken(case, "output_size", output_size=(2,) * (d + 1))
+    if rule == "float":
+        return _broken(case, "output_size", output_size=2.0)
+    if rule == "empty-spatial":  # a zero-size spatial axis (torch's OpInfo error_inputs)
+        # output size 2: torch 2.13 averages to a global size of 1 by a mean() that takes an
+        # empty axis (and returns NaN), a call the reference refuses (docs/semantics.md)
+        return _broken(case, "input", shapes=(x[:-1] + (0,),), output_size=(2,) * d)
+    return _broken(case, "input", shapes=((1,) * (d + 3 - len(x)) + x,))
+
+
 REJECTIONS = {"convolution": _bad_convolution, "padding": _bad_padding, "pooling": _bad_pooling,
-              "dense and loss": _bad_dense_or_loss}
+              "adaptive pooling": _bad_adaptive_pooling, "dense and loss": _bad_dense_or_loss}
 
 
 def rejected_calls():
@@ -392,5 +432,7 @@ def rejected_calls():
     than the padded input, ``output_padding`` not smaller than stride or dilation, an odd
     or too wide ``pad``, an unknown mode or reduction, pooling padding negative or over half
     the kernel, a zero kernel, stride or ``divisor_override``, a pooling input with no
-    channels, feature and target mismatches."""
-    return st.one_of(_bad_convolution(), _bad_padding(), _bad_pooling(), _bad_dense_or_loss())
+    channels, an adaptive pooling's output size negative, of the wrong length or a float, or its
+    input empty or of the wrong rank, feature and target mismatches."""
+    return st.one_of(_bad_convolution(), _bad_padding(), _bad_pooling(), _bad_adaptive_pooling(),
+                     _bad_dense_or_loss())

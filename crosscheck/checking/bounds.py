@@ -72,6 +72,29 @@ def averaging(case, arrays, grad_output, truth, grads, run=torch_run):
     return (volume + 2) * eps * np.abs(mag), [None if m is None else (volume + 2) * eps * np.abs(m) for m in mag_grads]
 
 
+def adaptive_averaging(case, arrays, grad_output, truth, grads, run=torch_run):
+    """Adaptive average pooling: each entry sums at most ``w`` terms, ``w = Π_a`` (the longest
+    window along axis ``a``), in any order, and divides once: ``(w + 2)·eps·Σ|terms|/|W|`` as in
+    :func:`averaging`. An input entry of the gradient collects one term per window holding it:
+    along an axis of length ``L`` pooled to ``O``, window ``i`` holds ``j`` when ``i`` lies in the open
+    interval ``(j·O/L − 1, (j + 1)·O/L)``, of length ``O/L + 1``: at most ``⌈O/L⌉ + 1`` windows, so
+    ``r = Π_a (⌈O_a/L_a⌉ + 1)`` terms and ``(r + 2)·eps·Σ|terms|``."""
+    mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs, run)
+    x = arrays[0]
+    dims = int(case.op[-2])
+    out = np.shape(truth)[-dims:]
+    volume, readers = 1.0, 1.0
+    for L, O in zip(np.shape(x)[-dims:], out):
+        if O == 0:
+            continue
+        i = np.arange(O)
+        longest = int((-(-(i + 1) * L // O) - (i * L) // O).max())
+        volume *= longest
+        readers *= -(-O // L) + 1  # an entry lies in at most ⌈O/L⌉ + 1 windows of an axis
+    eps = _eps(case)
+    return (volume + 2) * eps * np.abs(mag), [None if m is None else (readers + 2) * eps * np.abs(m) for m in mag_grads]
+
+
 def smooth_elementwise(case, arrays, grad_output, truth, grads):
     """sigmoid and tanh, ``y = f(x)`` entry by entry, and ``∂E/∂x = g·f'(x)`` computed from ``y``
     (``σ' = y(1 − y)``, ``tanh' = 1 − y²``) as torch does. The output has a few roundings (exp or
@@ -236,6 +259,8 @@ BOUNDS = {
     "pad": multilinear,
     **{f"max_pool{d}d": selection for d in (1, 2, 3)},
     **{f"avg_pool{d}d": averaging for d in (1, 2, 3)},
+    **{f"adaptive_max_pool{d}d": selection for d in (1, 2, 3)},
+    **{f"adaptive_avg_pool{d}d": adaptive_averaging for d in (1, 2, 3)},
     "linear": multilinear,
     "relu": selection,
     "sigmoid": smooth_elementwise,

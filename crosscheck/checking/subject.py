@@ -35,7 +35,8 @@ REJECTIONS = (ValueError, TypeError)
 # the keys of a declaration that are conditions, True or False, rather than argument names
 CONDITIONS = ("unbatched", "empty_batch", "bias")
 # the spatial rank of the ops whose input may come without a batch axis
-SPATIAL = {f"{name}{d}d": d for d in (1, 2, 3) for name in ("conv", "conv_transpose", "max_pool", "avg_pool")}
+SPATIAL = {f"{name}{d}d": d for d in (1, 2, 3)
+           for name in ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool")}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,18 @@ __all__ = [
     "avg_pool2d_backward",
     "avg_pool3d",
     "avg_pool3d_backward",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool1d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward",
+    "adaptive_max_pool3d",
+    "adaptive_max_pool3d_backward",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool1d_backward",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_avg_pool3d",
+    "adaptive_avg_pool3d_backward",
     "linear",
     "linear_backward",
     "relu",
@@ -301,6 +313,35 @@ def _avg_pool_family(dims: int):
 
 avg_pool2d, avg_pool2d_backward = _avg_pool_family(2)
 avg_pool3d, avg_pool3d_backward = _avg_pool_family(3)
+
+
+def _adaptive_family(kind: str, dims: int):
+    op = f"adaptive_{kind}_pool{dims}d"
+    fn = getattr(F, op)
+
+    if kind == "max":
+        def forward(input, output_size, return_indices=False):
+            return _forward(op, fn, dict(input=input), dict(output_size=output_size, return_indices=return_indices))
+
+        def backward(grad_output, input, output_size, return_indices=False):
+            kwargs = dict(output_size=output_size, return_indices=return_indices)
+            return _backward(op, fn, grad_output, dict(input=input), kwargs)
+    else:
+        def forward(input, output_size):
+            return _forward(op, fn, dict(input=input), dict(output_size=output_size))
+
+        def backward(grad_output, input, output_size):
+            return _backward(op, fn, grad_output, dict(input=input), dict(output_size=output_size))
+
+    return _name(forward, backward, op, "grad_input,")
+
+
+adaptive_max_pool1d, adaptive_max_pool1d_backward = _adaptive_family("max", 1)
+adaptive_max_pool2d, adaptive_max_pool2d_backward = _adaptive_family("max", 2)
+adaptive_max_pool3d, adaptive_max_pool3d_backward = _adaptive_family("max", 3)
+adaptive_avg_pool1d, adaptive_avg_pool1d_backward = _adaptive_family("avg", 1)
+adaptive_avg_pool2d, adaptive_avg_pool2d_backward = _adaptive_family("avg", 2)
+adaptive_avg_pool3d, adaptive_avg_pool3d_backward = _adaptive_family("avg", 3)
 
 
 def linear(input, weight, bias=None):

@@ -124,3 +124,37 @@ def test_transposed_convolution_with_two_taps_meeting_torch_refuses_dilation_zer
     # by oneDNN ("could not create a primitive descriptor"), not by a check that names dilation
     with pytest.raises(RuntimeError):
         T.conv_transpose1d(torch.ones(2, 1, 1), torch.ones(1, 1, 2), stride=1, dilation=0)
+
+
+@pytest.mark.parametrize("op", ["adaptive_avg_pool2d", "adaptive_max_pool2d"])
+def test_adaptive_pool_to_size_zero_torch_forward_takes_and_backward_refuses(op):
+    x = torch.ones(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    out = getattr(T, op)(x, (0, 3))
+    assert tuple(out.shape) == (2, 3, 0, 3)
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        out.backward(torch.ones_like(out))
+    with pytest.raises(ValueError, match=r"output_size=\(0, 3\)"):
+        getattr(F, op)(x.detach().numpy(), (0, 3))
+
+
+def test_adaptive_avg_pool_without_channels_torch_forward_takes_and_backward_refuses():
+    x = torch.ones(2, 0, 5, dtype=torch.float64, requires_grad=True)
+    out = T.adaptive_avg_pool1d(x, 3)
+    assert tuple(out.shape) == (2, 0, 3)
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        out.backward(torch.ones_like(out))
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        T.adaptive_max_pool1d(x, 3)  # max pooling refuses it in the forward already
+    with pytest.raises(ValueError, match=r"input.shape=\(2, 0, 5\)"):
+        F.adaptive_avg_pool1d(x.detach().numpy(), 3)
+
+
+def test_adaptive_avg_pool_of_an_empty_axis_to_size_one_torch_returns_nan():
+    # a global average (output size 1) is computed by mean(), which takes an empty axis; any
+    # other output size is refused, and so is max pooling
+    x = torch.ones(1, 2, 0, dtype=torch.float64)
+    assert torch.isnan(T.adaptive_avg_pool1d(x, 1)).all()
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        T.adaptive_avg_pool1d(x, 2)
+    with pytest.raises(ValueError, match=r"input.shape=\(1, 2, 0\)"):
+        F.adaptive_avg_pool1d(x.numpy(), 1)

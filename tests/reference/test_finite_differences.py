@@ -153,6 +153,12 @@ def _cases():
         Case("avg_pool2d", (g(2, 4, 4),), dict(kernel_size=2, divisor_override=3), name="unbatched-divisor-override"),
         Case("avg_pool3d", (g(1, 1, 3, 4, 5),), dict(kernel_size=(2, 2, 3), stride=(1, 2, 2), padding=(1, 0, 1), ceil_mode=True),
              name="k2x2x3-ceil"),
+        Case("adaptive_max_pool1d", (s(2, 3, 7),), dict(output_size=5), "copy", "o5-overlapping"),
+        Case("adaptive_max_pool2d", (s(1, 2, 5, 3),), dict(output_size=(3, 4)), "copy", "o3x4-longer-than-input"),
+        Case("adaptive_max_pool3d", (s(2, 4, 3, 5),), dict(output_size=(2, None, 3)), "copy", "unbatched-none"),
+        Case("adaptive_avg_pool1d", (g(2, 3, 7),), dict(output_size=3), name="o3-uneven"),
+        Case("adaptive_avg_pool2d", (g(1, 2, 5, 4),), dict(output_size=(3, 6)), name="o3x6"),
+        Case("adaptive_avg_pool3d", (g(1, 1, 3, 4, 5),), dict(output_size=(2, 3, 2)), name="o2x3x2"),
         Case("linear", (g(3, 4), g(5, 4), g(5)), name="batch"),
         Case("linear", (g(4), g(2, 4), None), name="vector-nobias"),
         Case("relu", (s(3, 5),), kind="copy"),
@@ -297,6 +303,6 @@ def test_the_spaced_inputs_keep_every_kink_out_of_reach():
     """The premise of the kink-free checks: entries distinct and away from 0 by far more than
     a perturbation ``H·max|u| ≤ H`` can close (from both sides: 2H)."""
     for case in CASES:
-        if case.op.startswith("max_pool") or case.op == "relu":
+        if case.op.startswith(("max_pool", "adaptive_max_pool")) or case.op == "relu":
             x = np.sort(case.arrays[0].ravel())
             assert np.diff(x).min() > 2 * H and np.abs(x).min() > 2 * H, case.id
