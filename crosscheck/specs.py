@@ -39,6 +39,8 @@ OPS: dict[str, OpSpec] = {
         *(OpSpec(f"conv{d}d", CONV_ARRAYS) for d in (1, 2, 3)),
         *(OpSpec(f"conv_transpose{d}d", CONV_ARRAYS) for d in (1, 2, 3)),
         OpSpec("pad", ("input",)),
+        OpSpec("unfold", ("input",)),
+        OpSpec("fold", ("input",)),
         *(OpSpec(f"max_pool{d}d", ("input",)) for d in (1, 2, 3)),
         *(OpSpec(f"avg_pool{d}d", ("input",)) for d in (1, 2, 3)),
         *(OpSpec(f"adaptive_{kind}_pool{d}d", ("input",)) for kind in ("max", "avg") for d in (1, 2, 3)),

@@ -32,6 +32,12 @@ from .definitional_dense import (  # noqa: F401  (the dense, activation and loss
     cross_entropy,
     cross_entropy_backward,
 )
+from .definitional_unfold import (  # noqa: F401  (unfold and fold)
+    unfold,
+    unfold_backward,
+    fold,
+    fold_backward,
+)
 from .definitional_pooling import (  # noqa: F401  (the pooling tier lives in its own module)
     max_pool1d,
     max_pool1d_backward,

@@ -44,6 +44,12 @@ from .conv_transpose import (
     conv_transpose3d_backward,
 )
 from .padding import pad, pad_backward
+from .unfold import (
+    unfold,
+    unfold_backward,
+    fold,
+    fold_backward,
+)
 from .adaptive import (
     adaptive_avg_pool1d,
     adaptive_avg_pool1d_backward,

@@ -89,6 +89,26 @@ def pool_case(kind, dims, x_shape, kernel_size, tag="", values=None, **kwargs):
                 values=dict(values or {}))
 
 
+def _window_parts(kwargs) -> list[str]:
+    short = dict(kernel_size="k", dilation="d", padding="p", stride="s")
+    return [short[name] + fmt(value) for name, value in kwargs.items()]
+
+
+def unfold_case(x_shape, kernel_size, tag="", values=None, **kwargs):
+    """``kwargs``: unfold's ``dilation``, ``padding``, ``stride`` (given ones only)."""
+    kwargs = dict(kernel_size=kernel_size, **kwargs)
+    parts = ["unfold"] + _window_parts(kwargs) + [f"x{fmt_shape(x_shape)}"] + _value_tag(values or {})
+    return Case("unfold", "-".join(parts + ([tag] if tag else [])), (tuple(x_shape),), kwargs, values=dict(values or {}))
+
+
+def fold_case(x_shape, output_size, kernel_size, tag="", values=None, **kwargs):
+    """``x_shape`` is the columns' ``(N, C·|k|, B)`` or ``(C·|k|, B)``."""
+    kwargs = dict(output_size=output_size, kernel_size=kernel_size, **kwargs)
+    parts = ["fold", f"o{fmt(output_size)}"] + _window_parts({k: v for k, v in kwargs.items() if k != "output_size"})
+    parts += [f"x{fmt_shape(x_shape)}"] + _value_tag(values or {})
+    return Case("fold", "-".join(parts + ([tag] if tag else [])), (tuple(x_shape),), kwargs, values=dict(values or {}))
+
+
 def adaptive_case(kind, dims, x_shape, output_size, return_indices=None, tag="", values=None):
     """``kind`` is 'max' or 'avg'; ``return_indices`` (max only) is passed when not None.
     ``o3xNone`` in the id is an output_size whose second axis keeps its length."""

@@ -11,6 +11,7 @@ from .case import Case
 from .conv_table import conv_grid, conv_transpose_grid, invalid_cases, named_cases, named_transpose_cases, pad_grid
 from .dense_table import dense_grid, invalid_dense_cases, named_dense_cases
 from .pool_table import invalid_pool_cases, named_pool_cases, pool_grid
+from .unfold_table import invalid_unfold_cases, named_unfold_cases, unfold_grid
 
 DTYPES = ("float64", "float32")
 PROFILES = ("quick", "default", "full")
@@ -22,12 +23,14 @@ LAYER_SIZES = {"quick": (4, 24), "default": (50, 240), "full": (300, 1500)}
 
 def every_named_case() -> list[Case]:
     """The named cases of every table: calls torch accepts, each pinning one behaviour."""
-    return named_cases() + named_transpose_cases() + named_pool_cases() + named_adaptive_cases() + named_dense_cases()
+    return (named_cases() + named_transpose_cases() + named_unfold_cases() + named_pool_cases() + named_adaptive_cases()
+            + named_dense_cases())
 
 
 def every_invalid_case() -> list[Case]:
     """The cases of every table written to be rejected, each with the argument its rejection names."""
-    return invalid_cases() + invalid_pool_cases() + invalid_adaptive_cases() + invalid_dense_cases()
+    return (invalid_cases() + invalid_unfold_cases() + invalid_pool_cases() + invalid_adaptive_cases()
+            + invalid_dense_cases())
 
 
 def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
@@ -37,6 +40,7 @@ def cases_for(profile: str = "default", ops=None, dtypes=DTYPES) -> list[Case]:
     conv_count, pad_count = GRID_SIZES[profile]
     pool_count, dense_count = LAYER_SIZES[profile]
     base = every_named_case() + every_invalid_case() + pad_grid(pad_count) + dense_grid(dense_count)
+    base += unfold_grid("unfold", pool_count) + unfold_grid("fold", pool_count)
     for dims in (1, 2, 3):
         base += conv_grid(dims, conv_count) + conv_transpose_grid(dims, conv_count // 3)
         base += pool_grid("max", dims, pool_count) + pool_grid("avg", dims, pool_count)

@@ -19,8 +19,9 @@ from dataclasses import replace
 from hypothesis import strategies as st
 
 from .builders import (adaptive_case, conv_case, conv_transpose_case, linear_case, loss_case, pad_case, pool_case,
-                       unary_case)
+                       unary_case, unfold_case)
 from .pool_table import every_window_reads_input
+from .unfold_table import fold_of
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "log_softmax")
 
@@ -191,6 +192,36 @@ def avg_poolings(draw, dims=None):
     return case.with_dtype(draw(dtypes()))
 
 
+def _window_arguments(draw):
+    """Per axis of a 2-d unfold or fold: kernel, dilation, padding, stride and an image length
+    drawn after them, from the range that holds at least one window."""
+    columns = []
+    for _ in range(2):
+        k, d, p, s = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(0, 2)), draw(st.integers(1, 3))
+        n = draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 5))
+        columns.append((k, d, p, s, n))
+    kernel, dilation, padding, stride, size = (list(c) for c in zip(*columns))
+    kwargs = dict(dilation=as_argument(draw, dilation), padding=as_argument(draw, padding),
+                  stride=as_argument(draw, stride))
+    return as_argument(draw, kernel), kwargs, tuple(size)
+
+
+@st.composite
+def unfolds(draw):
+    kernel, kwargs, size = _window_arguments(draw)
+    x_shape = _batched(draw(batches()), (draw(st.integers(1, 3)),) + size)
+    case = unfold_case(x_shape, kernel, values={"input": draw(kinds_of_data(special=True))}, **kwargs)
+    return case.with_dtype(draw(dtypes()))
+
+
+@st.composite
+def folds(draw):
+    kernel, kwargs, size = _window_arguments(draw)
+    case = fold_of(draw(batches()), draw(st.integers(1, 3)), size, kernel,
+                   values={"input": draw(kinds_of_data(special=True))}, **kwargs)
+    return case.with_dtype(draw(dtypes()))
+
+
 @st.composite
 def adaptive_poolings(draw, dims=None, kind=None):
     """Adaptive max or average poolings: lengths 1 … 8 and output sizes 1 … 10 per axis (so
@@ -246,7 +277,7 @@ def losses(draw, op=None):
 
 
 FAMILIES = {
-    "conv": convolutions, "conv_transpose": transposed_convolutions, "pad": paddings,
+    "conv": convolutions, "conv_transpose": transposed_convolutions, "pad": paddings, "unfold": unfolds, "fold": folds,
     "max_pool": max_poolings, "avg_pool": avg_poolings, "adaptive_max_pool": adaptive_poolings,
     "adaptive_avg_pool": adaptive_poolings, "linear": linears,
     "activation": activations, "loss": losses,
@@ -270,7 +301,7 @@ def calls(op: str):
     family = FAMILIES[family_of(op)]
     if family in (activations, losses):
         return family(op=op)
-    if family in (paddings, linears):
+    if family in (paddings, linears, unfolds, folds):
         return family()
     if family is adaptive_poolings:
         return family(dims=int(op[-2]), kind=op.split("_")[1])
@@ -287,7 +318,8 @@ def _broken(case, blame, shapes=None, **kwargs):
 
 
 def _spatial_dims(case) -> int:
-    return int(case.op[-2])
+    """The axes after batch and channels: unfold's image has 2, fold's columns 1."""
+    return {"unfold": 2, "fold": 1}.get(case.op) or int(case.op[-2])
 
 
 def _nonempty(case):
@@ -402,6 +434,20 @@ def _bad_dense_or_loss(draw):
 
 
 @st.composite
+def _bad_unfold_or_fold(draw):
+    case = _nonempty(draw(st.one_of(unfolds(), folds())))
+    rule = draw(st.sampled_from(["kernel_size", "stride", "dilation", "padding", "length", "float"]))
+    if rule == "padding":
+        return _broken(case, "padding", padding=-draw(st.integers(1, 2)))
+    if rule == "length":  # torch's _pair: a 1-tuple is not broadcast
+        name = draw(st.sampled_from(["kernel_size", "dilation", "stride"]))
+        return _broken(case, name, **{name: (2,)})
+    if rule == "float":
+        return _broken(case, "kernel_size", kernel_size=2.0)
+    return _broken(case, rule, **{rule: 0})
+
+
+@st.composite
 def _bad_adaptive_pooling(draw):
     case = _nonempty(draw(adaptive_poolings()))
     x, d = case.shapes[0], _spatial_dims(case)
@@ -420,7 +466,8 @@ def _bad_adaptive_pooling(draw):
 
 
 REJECTIONS = {"convolution": _bad_convolution, "padding": _bad_padding, "pooling": _bad_pooling,
-              "adaptive pooling": _bad_adaptive_pooling, "dense and loss": _bad_dense_or_loss}
+              "unfold and fold": _bad_unfold_or_fold, "adaptive pooling": _bad_adaptive_pooling,
+              "dense and loss": _bad_dense_or_loss}
 
 
 def rejected_calls():
@@ -433,6 +480,7 @@ def rejected_calls():
     or too wide ``pad``, an unknown mode or reduction, pooling padding negative or over half
     the kernel, a zero kernel, stride or ``divisor_override``, a pooling input with no
     channels, an adaptive pooling's output size negative, of the wrong length or a float, or its
-    input empty or of the wrong rank, feature and target mismatches."""
-    return st.one_of(_bad_convolution(), _bad_padding(), _bad_pooling(), _bad_adaptive_pooling(),
-                     _bad_dense_or_loss())
+    input empty or of the wrong rank, unfold's and fold's window arguments zero, negative, a
+    1-tuple or a float, feature and target mismatches."""
+    return st.one_of(_bad_convolution(), _bad_padding(), _bad_pooling(), _bad_unfold_or_fold(),
+                     _bad_adaptive_pooling(), _bad_dense_or_loss())

@@ -257,6 +257,8 @@ def _probability_targets(case, x, target, grad_output, dim):
 BOUNDS = {
     **{f"{family}{d}d": multilinear for family in ("conv", "conv_transpose") for d in (1, 2, 3)},
     "pad": multilinear,
+    "unfold": selection,  # a copy of input entries (and zeros): exact; its gradient sums them back
+    "fold": multilinear,
     **{f"max_pool{d}d": selection for d in (1, 2, 3)},
     **{f"avg_pool{d}d": averaging for d in (1, 2, 3)},
     **{f"adaptive_max_pool{d}d": selection for d in (1, 2, 3)},

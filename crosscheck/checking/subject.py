@@ -37,6 +37,7 @@ CONDITIONS = ("unbatched", "empty_batch", "bias")
 # the spatial rank of the ops whose input may come without a batch axis
 SPATIAL = {f"{name}{d}d": d for d in (1, 2, 3)
            for name in ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool")}
+SPATIAL.update(unfold=2, fold=1)  # unfold's image (C, H, W), fold's columns (C·|k|, B) when unbatched
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ LAYERS = {  # op: shapes of its array arguments, other arguments
     "conv_transpose2d": (((2, 3, 4, 5), (3, 4, 2, 3), (4,)), {}),
     "conv_transpose3d": (((2, 3, 3, 4, 3), (3, 4, 2, 2, 2), (4,)), {}),
     "pad": (((2, 3, 5),), {"pad": (1, 2)}),
+    "unfold": (((2, 3, 6, 5),), {"kernel_size": (3, 2)}),
+    "fold": (((2, 12, 20),), {"output_size": (5, 6), "kernel_size": 2}),
     "max_pool1d": (((2, 3, 7),), {"kernel_size": 2}),
     "max_pool2d": (((2, 3, 6, 5),), {"kernel_size": 2}),
     "max_pool3d": (((2, 3, 4, 5, 4),), {"kernel_size": 2}),

@@ -40,6 +40,10 @@ __all__ = [
     "conv_transpose3d_backward",
     "pad",
     "pad_backward",
+    "unfold",
+    "unfold_backward",
+    "fold",
+    "fold_backward",
     "max_pool1d",
     "max_pool1d_backward",
     "max_pool2d",
@@ -252,6 +256,30 @@ def pad(input, pad, mode="constant", value=None):
 def pad_backward(grad_output, input, pad, mode="constant", value=None):
     """``(grad_input,)`` of :func:`pad` by ``torch.autograd.grad``."""
     return _backward("pad", F.pad, grad_output, dict(input=input), dict(pad=pad, mode=mode, value=value))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """``torch.nn.functional.unfold`` on a NumPy array."""
+    kwargs = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    return _forward("unfold", F.unfold, dict(input=input), kwargs)
+
+
+def unfold_backward(grad_output, input, kernel_size, dilation=1, padding=0, stride=1):
+    """``(grad_input,)`` of :func:`unfold` by ``torch.autograd.grad``."""
+    kwargs = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    return _backward("unfold", F.unfold, grad_output, dict(input=input), kwargs)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """``torch.nn.functional.fold`` on a NumPy array."""
+    kwargs = dict(output_size=output_size, kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    return _forward("fold", F.fold, dict(input=input), kwargs)
+
+
+def fold_backward(grad_output, input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """``(grad_input,)`` of :func:`fold` by ``torch.autograd.grad``."""
+    kwargs = dict(output_size=output_size, kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    return _backward("fold", F.fold, grad_output, dict(input=input), kwargs)
 
 
 def _max_pool_family(dims: int):
