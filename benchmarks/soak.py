@@ -20,7 +20,7 @@ failure message also prints hypothesis's reproduction blob).
 
 Then the rejected-call search alone, in this process, against the torch-backed
 implementation: for each of ``--rejection-seeds`` seeds, every family of
-:data:`crosscheck.cases.strategies.REJECTIONS` draws ``--rejection-examples`` calls at random
+:data:`crosscheck.cases.rejections.REJECTIONS` draws ``--rejection-examples`` calls at random
 (hypothesis seeded with the seed) and each must be a call torch rejects, rejected by the
 implementation too. A strategy that makes a call invalid by chance rather than by
 construction fails a correct implementation here; at the defaults (100 seeds × 500 draws ×
@@ -185,14 +185,14 @@ def search_rejections(family: str, seeds: list[int], examples: int, impl_name: s
     from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings
 
     from crosscheck import run_case
-    from crosscheck.cases import strategies
+    from crosscheck.cases import rejections
 
     impl, row = importlib.import_module(impl_name), RejectionRow(family)
     for n in seeds:
         @hypothesis_seed(n)
         @settings(max_examples=examples, database=None, deadline=None, print_blob=True,
                   suppress_health_check=list(HealthCheck))
-        @given(case=strategies.REJECTIONS[family]())
+        @given(case=rejections.REJECTIONS[family]())
         def search(case):
             row.draws += 1
             outcome = run_case(impl, case, n)
@@ -256,9 +256,9 @@ def main(argv=None) -> int:
                   f"{row.examples} examples, {row.fuzz_failed} failed; {row.seconds:.0f} s; {loads[-1]}", flush=True)
     rejections, rejection_seeds = [], parse_seeds(args.rejection_seeds)
     if rejection_seeds:
-        from crosscheck.cases import strategies
+        from crosscheck.cases import rejections
 
-        for family in strategies.REJECTIONS:
+        for family in rejections.REJECTIONS:
             started = time.perf_counter()
             rejections.append(search_rejections(family, rejection_seeds, args.rejection_examples, IMPLS[0]))
             r = rejections[-1]

@@ -2,7 +2,7 @@
 
 One test per op of the contract draws valid calls (:func:`crosscheck.cases.strategies.calls`) and
 runs each through the same comparison as the table's cases; one test per family of rules
-draws calls torch rejects (:func:`crosscheck.cases.strategies.rejected_calls`), and the
+draws calls torch rejects (:func:`crosscheck.cases.rejections.rejected_calls`), and the
 implementation must reject each too. A failure shrinks to the smallest call that still
 fails and prints the case, its configuration and a reproduction snippet.
 
@@ -12,7 +12,7 @@ fails and prints the case, its configuration and a reproduction snippet.
 import pytest
 from hypothesis import given, strategies as st
 
-from crosscheck.cases import strategies
+from crosscheck.cases import rejections, strategies
 from crosscheck.checking import run_case
 from crosscheck.gate.plugin import fuzz_settings, known_deviations, selected_ops
 from crosscheck.gate.report import format_failure
@@ -51,7 +51,7 @@ def test_drawn_calls_agree_with_torch(fuzzed_op, impl, impl_name, crosscheck_see
     search()
 
 
-@pytest.mark.parametrize("family", list(strategies.REJECTIONS))
+@pytest.mark.parametrize("family", list(rejections.REJECTIONS))
 def test_drawn_calls_torch_rejects_are_rejected(family, impl, impl_name, crosscheck_seed, crosscheck_checks,
                                                 pytestconfig):
     ops = selected_ops(pytestconfig)
@@ -61,7 +61,7 @@ def test_drawn_calls_torch_rejects_are_rejected(family, impl, impl_name, crossch
     @fuzz_settings(pytestconfig)
     @given(data=st.data())
     def search(data):
-        case = data.draw(strategies.REJECTIONS[family](), label="case")
+        case = data.draw(rejections.REJECTIONS[family](), label="case")
         if ops is None or case.op in ops:
             _check(impl, impl_name, case, crosscheck_seed, pytestconfig, True, crosscheck_checks)
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from crosscheck.cases import strategies
+from crosscheck.cases import rejections, strategies
 from crosscheck.oracle import torch_rejection
 from crosscheck.specs import OPS
 
@@ -25,10 +25,10 @@ def _labels_all_zero(case):
     return replace(case, values={k: "classes:1" if v.startswith("classes:") else v for k, v in case.values.items()})
 
 
-@pytest.mark.parametrize("family", list(strategies.REJECTIONS))
+@pytest.mark.parametrize("family", list(rejections.REJECTIONS))
 def test_a_rejected_call_is_rejected_whatever_its_data(family):
     @SEARCH
-    @given(case=strategies.REJECTIONS[family]())
+    @given(case=rejections.REJECTIONS[family]())
     def search(case):
         case = _labels_all_zero(case)
         assert torch_rejection(case.op, case.arrays(0), case.kwargs) is not None, f"{case.id}: torch accepts it"

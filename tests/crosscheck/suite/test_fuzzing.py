@@ -5,7 +5,7 @@ deviations are honoured and reported.
   profiles, and the suite's fuzz test, derandomised, finds it, shrinks it to the smallest
   call that shows it (stride 2, 9 output positions, one sample, one channel, kernel 1) and
   prints the case and a reproduction snippet.
-* Every call drawn by :func:`crosscheck.cases.strategies.rejected_calls` is rejected by the
+* Every call drawn by :func:`crosscheck.cases.rejections.rejected_calls` is rejected by the
   reference with a message that names the argument the rule is about.
 * ``--known-deviations``: a matching case becomes an expected failure; a pattern that
   matches nothing is listed at the end; a malformed file is a usage error.
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import crosscheck
-from crosscheck.cases import strategies
+from crosscheck.cases import rejections
 from crosscheck.checking.compare import REJECTIONS
 from crosscheck.oracle import torch_rejection
 from reference import functional as R
@@ -74,7 +74,7 @@ def test_the_reference_passes_the_same_search(tmp_path):
 
 
 @settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=strategies.rejected_calls())
+@given(case=rejections.rejected_calls())
 def test_the_reference_rejects_drawn_calls_naming_the_argument(case):
     arrays = case.arrays(0)
     assert torch_rejection(case.op, arrays, case.kwargs) is not None, f"{case.id}: torch accepts it"
