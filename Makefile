@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install crosscheck test bench clean soak mutation ecosystem
+.PHONY: install crosscheck test bench clean soak mutation ecosystem notebooks
 
 install: $(STAMP)
 
@@ -19,6 +19,10 @@ crosscheck: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q --fuzz-ci
+
+# docs/notebooks/ from the chapters (run after editing a chapter; the tests check they agree).
+notebooks: $(STAMP)
+	$(PY) docs/make_notebooks.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
