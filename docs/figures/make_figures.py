@@ -11,6 +11,10 @@ receptive-field.png      the input pixels that one output of a two-layer convolu
                          reads, from the gradient of that output alone (a single 1 in
                          grad_output carried back through both layers)
 
+conv-sliding.gif, conv-transpose.gif, pool-ceil.gif
+                         the animations of ``animations.py`` beside this file (its docstring
+                         says what each shows)
+
 The data comes from :mod:`reference.unroll` and :mod:`reference.functional`; the functions that
 compute it (:func:`seed_matrix`, :func:`strided_matrix`, :func:`receptive_fields`) are what
 ``tests/test_figures.py`` checks, so the pictures cannot drift from the numbers.
@@ -28,6 +32,9 @@ import numpy as np  # noqa: E402
 
 import reference.functional as R  # noqa: E402
 from reference.unroll import conv_matrix  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # animations.py, beside this script
+import animations  # noqa: E402
 
 DPI = 100
 SEED_KERNEL = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -125,6 +132,7 @@ FIGURES = {
     "conv-matrix-seed.png": draw_seed,
     "conv-matrix-strided.png": draw_strided,
     "receptive-field.png": draw_receptive_field,
+    **animations.ANIMATIONS,
 }
 
 
