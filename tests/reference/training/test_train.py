@@ -308,3 +308,33 @@ def test_seed_streams_are_independent():
     np.testing.assert_array_equal(net.state_dict()["0.weight"], expected.state_dict()["0.weight"])
     np.testing.assert_array_equal(cli.shuffle_rng(config).permutation(5),
                                   np.random.default_rng([4, cli.SHUFFLE_STREAM]).permutation(5))
+
+
+def test_help_names_the_defaults_and_the_epoch_mark(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "Defaults: --dataset digits in float32." in text
+    assert "a * at its end marks an epoch whose validation loss is the best so far" in text
+    assert "--dataset {digits,mnist-5k}" in text
+
+
+def test_command_on_mnist_5k_with_shifts(tmp_path, capsys):
+    """Two short epochs on 60 real digits, each batch shifted: it runs, and the images are 28×28."""
+    out = tmp_path / "w.npz"
+    argv = ["--dataset", "mnist-5k", "--limit", "60", "--epochs", "2", "--shift", "2", "--out", str(out)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("mnist-5k: 60 train, 60 val, 60 test images of 28×28")
+    assert lenet.load(out)[1]["image_shape"] == [1, 28, 28]
+
+
+def test_shifted_batches_change_the_run_and_only_with_a_shift():
+    """``augmentation`` is None without --shift (the digits' runs, and their trajectory against
+    torch, are unchanged), and with it every batch is moved from the seed's own stream."""
+    assert cli.augmentation(cli.Config()) is None
+    shift = cli.augmentation(cli.Config(shift=1, seed=4))
+    x = np.arange(2 * 16, dtype=np.float32).reshape(2, 1, 4, 4)
+    again = cli.augmentation(cli.Config(shift=1, seed=4))
+    assert np.array_equal(shift(x), again(x)) and not np.array_equal(shift(x), x)
