@@ -49,13 +49,14 @@ def int_arg(op: str, name: str, value) -> int:
     return int(value)
 
 
-def int_tuple(op: str, name: str, value, n: int, minimum: int) -> tuple[int, ...]:
-    """An int or a sequence of ``n`` ints (a one-element sequence is broadcast, as in torch),
-    each at least ``minimum``."""
+def int_tuple(op: str, name: str, value, n: int, minimum: int, broadcast: bool = True) -> tuple[int, ...]:
+    """An int or a sequence of ``n`` ints, each at least ``minimum``. A one-element sequence is
+    broadcast, as torch's convolutions and poolings do, unless ``broadcast`` is False (torch's
+    ``_pair`` for unfold and fold takes an int or exactly ``n`` entries)."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if not all(is_int(v) for v in items):
         raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}")
-    if len(items) == 1:
+    if len(items) == 1 and (broadcast or not isinstance(value, (tuple, list))):
         items = items * n
     if len(items) != n:
         raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}")

@@ -32,15 +32,43 @@ def _window(geo, i):
             yield j
 
 
-def _selected(geo, plane, i):
-    """``idx``: the last NaN of the window if it has one, else the first position holding the
-    window's maximum (padding is −∞, so never chosen while the window reads the input)."""
-    window = list(_window(geo, i))
+def _pick(plane, window):
+    """The last NaN of ``window`` (positions, in row-major order) if it has one, else its first
+    position holding the maximum (padding is −∞, so never chosen while the window reads the input)."""
     nans = [j for j in window if math.isnan(plane[j])]
     if nans:
         return nans[-1]
     top = max(plane[j] for j in window)
     return next(j for j in window if plane[j] == top)
+
+
+def _selected(geo, plane, i):
+    """``idx``: the pick of the taps of window ``i`` that lie inside the input."""
+    return _pick(plane, list(_window(geo, i)))
+
+
+def _gathered(x, out_spatial, in_spatial, select):
+    """``y[n, c, i] = x[n, c, select(plane, i)]`` and the flat offsets of the picks."""
+    N, C = x.shape[:2]
+    y = np.zeros((N, C) + out_spatial, dtype=x.dtype)
+    idx = np.zeros((N, C) + out_spatial, dtype=np.int64)
+    for n, c in itertools.product(range(N), range(C)):
+        for i in _positions(out_spatial):
+            j = select(x[n, c], i)
+            y[(n, c) + i] = x[(n, c) + j]
+            idx[(n, c) + i] = np.ravel_multi_index(j, in_spatial)
+    return y, idx
+
+
+def _routed_back(gy, x, out_spatial, select):
+    """``y[n, c, i] = x[n, c, select(plane, i)]`` sends ``gy[n, c, i]`` to that position and
+    nothing elsewhere."""
+    N, C = x.shape[:2]
+    gx = np.zeros_like(x)
+    for n, c in itertools.product(range(N), range(C)):
+        for i in _positions(out_spatial):
+            gx[(n, c) + select(x[n, c], i)] += gy[(n, c) + i]
+    return gx
 
 
 def _divisor(geo, i):
@@ -62,25 +90,11 @@ class Loops:
 
     @staticmethod
     def max_pool(geo, x, return_indices=True):
-        N, C = x.shape[:2]
-        y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
-        idx = np.zeros((N, C) + geo.out_spatial, dtype=np.int64)
-        for n, c in itertools.product(range(N), range(C)):
-            for i in _positions(geo.out_spatial):
-                j = _selected(geo, x[n, c], i)
-                y[(n, c) + i] = x[(n, c) + j]
-                idx[(n, c) + i] = np.ravel_multi_index(j, geo.in_spatial)
-        return y, idx
+        return _gathered(x, geo.out_spatial, geo.in_spatial, lambda plane, i: _selected(geo, plane, i))
 
     @staticmethod
     def max_pool_backward(geo, gy, x):
-        """y[n, c, i] = x[n, c, idx(i)] sends gy[n, c, i] to idx(i) and nothing elsewhere."""
-        N, C = x.shape[:2]
-        gx = np.zeros_like(x)
-        for n, c in itertools.product(range(N), range(C)):
-            for i in _positions(geo.out_spatial):
-                gx[(n, c) + _selected(geo, x[n, c], i)] += gy[(n, c) + i]
-        return gx
+        return _routed_back(gy, x, geo.out_spatial, lambda plane, i: _selected(geo, plane, i))
 
     @staticmethod
     def avg_pool(geo, x):
@@ -120,15 +134,6 @@ def _adaptive_window(geo, i):
     return itertools.product(*ranges)
 
 
-def _adaptive_selected(plane, window):
-    """The last NaN of the window if it has one, else its first position holding the maximum."""
-    nans = [j for j in window if math.isnan(plane[j])]
-    if nans:
-        return nans[-1]
-    top = max(plane[j] for j in window)
-    return next(j for j in window if plane[j] == top)
-
-
 class AdaptiveLoops:
     """y[n, c, i] = Σ_(j ∈ W(i)) x[n, c, j] / |W(i)| and y[n, c, i] = x[n, c, idx(i)], literally."""
 
@@ -160,26 +165,11 @@ class AdaptiveLoops:
 
     @staticmethod
     def adaptive_max_pool(geo, x):
-        N, C = x.shape[:2]
-        y = np.zeros((N, C) + geo.out_spatial, dtype=x.dtype)
-        idx = np.zeros((N, C) + geo.out_spatial, dtype=np.int64)
-        for n, c in itertools.product(range(N), range(C)):
-            for i in _positions(geo.out_spatial):
-                j = _adaptive_selected(x[n, c], list(_adaptive_window(geo, i)))
-                y[(n, c) + i] = x[(n, c) + j]
-                idx[(n, c) + i] = np.ravel_multi_index(j, geo.in_spatial)
-        return y, idx
+        return _gathered(x, geo.out_spatial, geo.in_spatial, lambda plane, i: _pick(plane, list(_adaptive_window(geo, i))))
 
     @staticmethod
     def adaptive_max_pool_backward(geo, gy, x):
-        """y[n, c, i] = x[n, c, idx(i)] sends gy[n, c, i] to idx(i) and nothing elsewhere."""
-        N, C = x.shape[:2]
-        gx = np.zeros_like(x)
-        for n, c in itertools.product(range(N), range(C)):
-            for i in _positions(geo.out_spatial):
-                gx[(n, c) + _adaptive_selected(x[n, c], list(_adaptive_window(geo, i)))] += gy[(n, c) + i]
-        return gx
-
+        return _routed_back(gy, x, geo.out_spatial, lambda plane, i: _pick(plane, list(_adaptive_window(geo, i))))
 
 max_pool1d, max_pool1d_backward = _pooling.max_pool_family(1, Loops)
 max_pool2d, max_pool2d_backward = _pooling.max_pool_family(2, Loops)

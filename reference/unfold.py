@@ -61,16 +61,7 @@ class Geometry:
 def check_tuple(op: str, name: str, value, dims: int, minimum: int) -> tuple[int, ...]:
     """torch's ``_pair`` (``_ntuple``): an int is repeated on every axis, a sequence must have
     exactly one entry per axis (a 1-tuple is not broadcast here, unlike the convolutions)."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
-    what = f"an int or a tuple of {dims} ints"
-    if not all(checks.is_int(v) for v in items):
-        raise TypeError(f"{op}: {name} must be {what}, got {name}={value!r}")
-    if len(items) != dims:
-        raise ValueError(f"{op}: {name} must be {what}, got {name}={value!r}")
-    if any(v < minimum for v in items):
-        bound = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {bound}, got {name}={value!r}")
-    return tuple(int(v) for v in items)
+    return checks.int_tuple(op, name, value, dims, minimum, broadcast=False)
 
 
 def _window_arguments(op, dims, kernel_size, dilation, padding_, stride):
