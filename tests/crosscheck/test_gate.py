@@ -188,15 +188,10 @@ def test_cli_exits_0_for_the_torch_backed_impl():
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 
-@pytest.mark.parametrize(
-    "name, ops",
-    [
-        ("flipped_kernel", "conv2d"),
-        ("grad_weight_first_sample", "conv1d,conv3d"),
-        ("negative_padding_clamped", "conv2d"),
-        ("pad_returns_input", "pad"),
-    ],
-)
+# One mutant through the CLI: that every mutant is caught is (a) above, in-process; what the
+# CLI adds is the exit status, the same for any of them (each run costs a Python start and
+# torch's import, about 5 s).
+@pytest.mark.parametrize("name, ops", [("grad_weight_first_sample", "conv1d,conv3d")])
 def test_cli_exits_1_for_a_mutant(name, ops):
     mutant = importlib.import_module(f"tests.impls.broken.{name}")
     run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", ops, "-x")
