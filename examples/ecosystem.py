@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from crosscheck import STATUSES, cases_for, load_impl, subject_of  # noqa: E402
 from crosscheck.gate.isolation import Isolated  # noqa: E402
+from crosscheck.specs import OPS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,10 @@ def page(results, profile: str, skipped=()) -> str:
             by_op[o.case.op][o.status] += 1
         for op, counts in by_op.items():
             lines.append(f"| `{op}` | " + " | ".join(str(counts[s]) for s in STATUSES) + " |")
+        absent = [op for op in OPS if op not in by_op]
+        if absent:
+            lines += ["", f"Ops of the contract its module does not write, so not gated here: "
+                      + ", ".join(f"`{op}`" for op in absent) + "."]
         groups = collections.defaultdict(list)
         for o in outcomes:
             if o.status == "failed":
