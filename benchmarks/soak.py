@@ -254,14 +254,14 @@ def main(argv=None) -> int:
             loads.append(load())
             print(f"seed {seed} {impl}: {row.cases} cases, {row.cases_failed} failed; {row.fuzz_tests} fuzz tests, "
                   f"{row.examples} examples, {row.fuzz_failed} failed; {row.seconds:.0f} s; {loads[-1]}", flush=True)
-    rejections, rejection_seeds = [], parse_seeds(args.rejection_seeds)
+    searches, rejection_seeds = [], parse_seeds(args.rejection_seeds)
     if rejection_seeds:
         from crosscheck.cases import rejections
 
         for family in rejections.REJECTIONS:
             started = time.perf_counter()
-            rejections.append(search_rejections(family, rejection_seeds, args.rejection_examples, IMPLS[0]))
-            r = rejections[-1]
+            searches.append(search_rejections(family, rejection_seeds, args.rejection_examples, IMPLS[0]))
+            r = searches[-1]
             print(f"rejected calls, {family}: {r.seeds} seeds, {r.draws} draws against {IMPLS[0]}, "
                   f"{len(r.failures)} seeds failed; {time.perf_counter() - started:.0f} s", flush=True)
     total = time.perf_counter() - start
@@ -271,20 +271,20 @@ def main(argv=None) -> int:
     failed = [r for r in rows if not r.ok]
     print(f"\n{len(rows)} runs, {sum(r.cases for r in rows)} cases, {sum(r.examples for r in rows)} examples, "
           f"{sum(r.failed for r in rows)} failed, {total:.0f} s in all")
-    if rejections:
-        print(f"rejected-call search: {sum(r.draws for r in rejections)} draws over {len(rejection_seeds)} seeds, "
-              f"{sum(len(r.failures) for r in rejections)} failed")
-    for r in rejections:
+    if searches:
+        print(f"rejected-call search: {sum(r.draws for r in searches)} draws over {len(rejection_seeds)} seeds, "
+              f"{sum(len(r.failures) for r in searches)} failed")
+    for r in searches:
         for text in r.failures:
             print(f"  {r.family}, {text}")
     for r in failed:
         print(f"\n=== seed {r.seed}, {r.impl}: {r.failed} failed (pytest exit {r.returncode}) ===")
         for i, text in enumerate(r.failures):  # the first few in full, then the test ids
             print(text if i < SHOWN_IN_FULL else text.splitlines()[0])
-    failed += [r for r in rejections if r.failures]
+    failed += [r for r in searches if r.failures]
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "loads": loads, "seconds": total,
-                                         "rejections": [asdict(r) for r in rejections],
+                                         "rejections": [asdict(r) for r in searches],
                                          "argv": sys.argv, "profile": args.profile,
                                          "max_examples": args.max_examples}, indent=1))
     return 1 if failed else 0
