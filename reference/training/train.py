@@ -166,8 +166,8 @@ def _fraction(text):
 
 EPILOG = ("Defaults: --dataset digits in float32. Each epoch prints one line; a * at its end marks an epoch "
           "whose validation loss is the best so far (by more than --min-delta): its weights are the ones kept, "
-          "and restored when training stops. MNIST to 97 %: --dataset mnist-5k --shift 2 --lr 0.01 --patience 10 "
-          "(README).")
+          "and restored when training stops. Real MNIST: --dataset mnist-5k --shift 2 --lr 0.01 --patience 10 "
+          "--channels 32,64 (its accuracy over five seeds is in the README).")
 
 
 def parser(prog: str = "python -m reference.train", description: str | None = None) -> argparse.ArgumentParser:
