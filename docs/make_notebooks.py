@@ -17,8 +17,9 @@ source, and the notebooks are written from it (``make notebooks``). The conversi
 
 A first code cell sets NumPy's print options to the chapters' (as ``docs/conftest.py`` does),
 so the printed arrays look as they do in the text. The output is deterministic: no outputs,
-cell ids from the chapter's number and the cell's position (``01-005``). ``--check`` writes nothing and exits
-1 if a notebook differs from what its chapter gives (or is missing, or has no chapter).
+cell ids from the chapter's number and the cell's position (``01-005``). ``--check`` writes
+nothing and exits 1 if a notebook differs from what its chapter gives (or is missing, or has
+no chapter).
 
 ``shown(chapter)`` gives, cell by cell, what the chapter says each doctest cell prints, so the
 tests can hold a notebook's run to the text a reader compares it with.
