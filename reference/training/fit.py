@@ -30,6 +30,10 @@ far by more than ``min_delta`` (NaN never improves); after ``patience`` epochs i
 improvement, training stops. At the end, stopped or not, the weights of the best epoch are loaded
 back (the first epoch counts as an improvement over nothing, so there is always one unless every
 validation loss was NaN).
+
+**A learning-rate schedule** (optional, off by default): a scheduler whose ``step`` is handed each
+epoch's validation loss, such as :class:`reference.training.optim.ReduceLROnPlateau`. It changes
+the optimiser's rate for the epochs that follow; early stopping is unaffected by it.
 """
 from __future__ import annotations
 
@@ -202,13 +206,16 @@ def fit(learner, train, val, *, epochs: int, batch_size: int, rng: np.random.Gen
         patience: int | None = 5, min_delta: float = 0.0,
         on_step: Callable[[int, int, int, float], None] | None = None,
         on_epoch: Callable[[Epoch], None] | None = None,
-        augment: Callable[[np.ndarray], np.ndarray] | None = None) -> History:
+        augment: Callable[[np.ndarray], np.ndarray] | None = None,
+        scheduler=None) -> History:
     """Train ``learner`` on ``train`` (``.x``, ``.y``), validating on ``val`` after every epoch;
     see the module docstring. ``rng`` draws the batch order (it is advanced). ``on_step(epoch,
     step, steps, loss)`` is called after every step and ``on_epoch(Epoch)`` after every epoch,
     both 1-based. ``augment``, when given, maps each training batch's images to the ones the
-    step trains on (validation never sees it). Returns the :class:`History`; the learner ends
-    with the best epoch's weights."""
+    step trains on (validation never sees it). ``scheduler``, when given, has its
+    ``step(val_loss)`` called after every epoch's validation, before ``on_epoch``, as torch's
+    ``ReduceLROnPlateau`` is (:class:`reference.training.optim.ReduceLROnPlateau`). Returns the
+    :class:`History`; the learner ends with the best epoch's weights."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if checks.int_arg("fit", name, value) < 1:
             raise ValueError(f"fit: {name} must be a positive int, got {name}={value!r}")
@@ -231,6 +238,8 @@ def fit(learner, train, val, *, epochs: int, batch_size: int, rng: np.random.Gen
         improved = stopper.update(epoch, val_loss)
         if improved:
             best_state = learner.state_dict()
+        if scheduler is not None:
+            scheduler.step(val_loss)
         record = Epoch(epoch, total / len(train), val_loss, val_accuracy, len(batches), improved)
         history.epochs.append(record)
         if on_epoch is not None:

@@ -1,4 +1,4 @@
-"""Optimisers for ``reference.nn`` parameters, as ``torch.optim``.
+"""Optimisers for ``reference.nn`` parameters, and a learning-rate schedule, as ``torch.optim``.
 
 :class:`SGD` is ``torch.optim.SGD``: same arguments, same defaults, same update, same refusals.
 For each parameter ``p`` with gradient ``g`` (one that has no gradient yet is skipped, as in torch),
@@ -18,6 +18,10 @@ Arithmetic: the reference writes each line as NumPy operations in the parameter'
 constants are Python floats, so float32 stays float32). torch fuses ``a + α·b`` into one
 fused multiply-add where NumPy rounds twice, so the two differ by a rounding or two per
 operation, never more (see ``tests/reference/training/test_optim.py`` for the bound).
+
+:class:`ReduceLROnPlateau` is ``torch.optim.lr_scheduler.ReduceLROnPlateau`` for one
+:class:`SGD`: after too many epochs without a better validation loss it multiplies ``lr`` by
+``factor``; the rule is in its docstring.
 """
 from __future__ import annotations
 
@@ -28,12 +32,12 @@ import numpy as np
 from ..nn.module import Parameter
 
 
-def _number(name: str, value) -> float:
+def _number(name: str, value, op: str = "SGD") -> float:
     """A finite real number (bool refused, as a likely mistake), as a Python float."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"SGD: {name} must be a real number, got {name}={value!r}")
+        raise TypeError(f"{op}: {name} must be a real number, got {name}={value!r}")
     if not math.isfinite(value):
-        raise ValueError(f"SGD: {name} must be finite, got {name}={value!r}")
+        raise ValueError(f"{op}: {name} must be finite, got {name}={value!r}")
     return float(value)
 
 
@@ -152,3 +156,78 @@ class SGD:
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, dampening={self.dampening}, "
                 f"weight_decay={self.weight_decay}, nesterov={self.nesterov}, maximize={self.maximize})")
+
+
+class ReduceLROnPlateau:
+    """The learning rate cut by ``factor`` once the monitored figure (the validation loss) has
+    stopped improving, as ``torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, mode='min',
+    factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel', cooldown=0, min_lr=0, eps=1e-8)``:
+    same arguments, same defaults, same rule.
+
+    Why: SGD at a constant rate ends up hopping about a minimum at a distance set by the rate
+    and the batch noise; once the validation loss stalls, a smaller rate lets it settle lower.
+
+    ``step(value)``, once per epoch: ``value`` *improves* on the best so far ``b`` if
+    ``value < b·(1 − threshold)`` (``'rel'``) or ``value < b − threshold`` (``'abs'``), for
+    ``mode='min'`` (``'max'``: ``>`` with ``1 + threshold`` or ``+ threshold``); NaN never improves.
+    An improvement sets ``b`` and zeroes the count of bad epochs; otherwise the count rises. During
+    ``cooldown`` epochs after a cut the count is held at zero. When the count exceeds ``patience``
+    (``patience + 1`` bad epochs in a row), ``lr ← max(lr·factor, min_lr)`` (left alone if that
+    changes it by ``eps`` or less) and the count restarts.
+
+    Refused, with a ``ValueError`` naming the argument, as torch refuses them: ``factor ≥ 1``, an
+    unknown ``mode`` or ``threshold_mode``. Also refused (torch accepts them): ``factor ≤ 0``, a
+    negative ``patience``, ``cooldown``, ``threshold``, ``min_lr`` or ``eps``, non-numbers.
+    """
+
+    def __init__(self, optimiser, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        op = "ReduceLROnPlateau"
+        if not isinstance(optimiser, SGD):
+            raise TypeError(f"{op}: optimiser must be a reference.training.optim.SGD, got {type(optimiser).__name__}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"{op}: mode must be 'min' or 'max', got mode={mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{op}: threshold_mode must be 'rel' or 'abs', got threshold_mode={threshold_mode!r}")
+        self.factor = _number("factor", factor, op)
+        if not 0 < self.factor < 1:
+            raise ValueError(f"{op}: factor must be in (0, 1), got factor={factor!r}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{op}: {name} must be a non-negative int, got {name}={value!r}")
+        self.threshold, self.min_lr, self.eps = (_number(n, v, op) for n, v in
+                                                 (("threshold", threshold), ("min_lr", min_lr), ("eps", eps)))
+        for name, value in (("threshold", self.threshold), ("min_lr", self.min_lr), ("eps", self.eps)):
+            if value < 0:
+                raise ValueError(f"{op}: {name} must be non-negative, got {name}={value!r}")
+        self.optimiser, self.mode, self.threshold_mode = optimiser, mode, threshold_mode
+        self.patience, self.cooldown = int(patience), int(cooldown)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs, self.cooldown_counter = 0, 0
+
+    def is_better(self, value: float, best: float) -> bool:
+        """Whether ``value`` improves on ``best`` (the class docstring's rule)."""
+        if self.mode == "min":
+            return value < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return value > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, value) -> None:
+        """Record one epoch's figure and cut the optimiser's ``lr`` if it has stalled too long."""
+        value = float(value)
+        if self.is_better(value, self.best):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            new_lr = max(self.optimiser.lr * self.factor, self.min_lr)
+            if self.optimiser.lr - new_lr > self.eps:
+                self.optimiser.lr = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+
+    def __repr__(self):
+        return (f"ReduceLROnPlateau(mode={self.mode!r}, factor={self.factor}, patience={self.patience}, "
+                f"threshold={self.threshold}, threshold_mode={self.threshold_mode!r}, cooldown={self.cooldown}, "
+                f"min_lr={self.min_lr}, eps={self.eps})")

@@ -18,7 +18,7 @@ import torch
 
 from crosscheck.networks.sgd_bound import SGDDeviationBound
 from reference.nn import Parameter
-from reference.training.optim import SGD
+from reference.training.optim import SGD, ReduceLROnPlateau
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SHAPES = {"w": (3, 4), "b": (5,), "late": (2, 3)}  # 'late' gets no gradient at the first step
@@ -229,3 +229,65 @@ def test_load_state_dict_refuses_a_wrong_shape():
     with pytest.raises(ValueError, match=r"momentum_buffer 0 has shape \(4,\)"):
         opt.load_state_dict(state)
     assert opt.momentum_buffers == [None]
+
+
+# --- ReduceLROnPlateau ---------------------------------------------------------------------------
+
+# A validation curve with what the rule must get right: a fall, plateaus of every length, values
+# equal to the best, changes below the threshold (rel 1e-4 of ~0.5 is 5e-5; abs below), a NaN, a
+# rise back and a long tail that drives the rate down to min_lr.
+CURVE = [1.0, 0.8, 0.8, 0.79995, 0.81, 0.7, 0.7, 0.7, 0.7, float("nan"), 0.69, 0.5, 0.50004, 0.6, 0.6, 0.6,
+         0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 0.49, 2.0, 0.1]
+
+
+def _schedules():
+    """Every mode, patience and cooldown; the numbers in two sets (torch's defaults with min_lr 0, and
+    a slow cut to a floor with a coarse threshold)."""
+    for mode, threshold_mode, patience, cooldown, (factor, min_lr, threshold) in itertools.product(
+            ("min", "max"), ("rel", "abs"), (0, 2), (0, 1), ((0.1, 0.0, 1e-4), (0.5, 0.02, 0.02))):
+        yield pytest.param(dict(mode=mode, threshold_mode=threshold_mode, patience=patience, cooldown=cooldown,
+                                factor=factor, min_lr=min_lr, threshold=threshold),
+                           id=f"{mode}-{threshold_mode}-p{patience}-c{cooldown}-f{factor}-min{min_lr}-t{threshold}")
+
+
+@pytest.mark.parametrize("options", list(_schedules()))
+def test_reduce_lr_on_plateau_cuts_the_rate_at_the_epochs_torch_does(options):
+    """The same curve through both schedulers: after every epoch the two rates are the same
+    float (both compute max(lr·factor, min_lr) in Python floats), and the rate did fall."""
+    ref_opt = SGD(_one(), lr=0.4)
+    torch_opt = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=0.4)
+    ref, theirs = ReduceLROnPlateau(ref_opt, **options), torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, **options)
+    rates = []
+    for epoch, value in enumerate(CURVE):
+        ref.step(value)
+        theirs.step(value)
+        assert ref_opt.lr == torch_opt.param_groups[0]["lr"], f"epoch {epoch}: {ref_opt.lr} vs torch"
+        rates.append(ref_opt.lr)
+    assert min(rates) < 0.4  # every option set cuts at least once on this curve
+
+
+def test_reduce_lr_on_plateau_waits_more_than_patience_epochs():
+    """patience=2: the third epoch in a row without a better loss cuts, not the second."""
+    opt = SGD(_one(), lr=1.0)
+    schedule = ReduceLROnPlateau(opt, factor=0.5, patience=2)
+    for value, lr in [(1.0, 1.0), (1.0, 1.0), (2.0, 1.0), (1.0, 0.5), (0.5, 0.5), (0.6, 0.5)]:
+        schedule.step(value)
+        assert opt.lr == lr
+
+
+@pytest.mark.parametrize("kwargs, error, text", [
+    (dict(factor=1.0), ValueError, "factor=1.0"),
+    (dict(factor=0.0), ValueError, "factor=0.0"),
+    (dict(patience=-1), ValueError, "patience=-1"),
+    (dict(patience=1.5), ValueError, "patience=1.5"),
+    (dict(cooldown=-2), ValueError, "cooldown=-2"),
+    (dict(min_lr=-1e-3), ValueError, "min_lr=-0.001"),
+    (dict(threshold="0.1"), TypeError, "threshold='0.1'"),
+    (dict(mode="lowest"), ValueError, "mode='lowest'"),
+    (dict(threshold_mode="ratio"), ValueError, "threshold_mode='ratio'"),
+])
+def test_reduce_lr_on_plateau_refuses_bad_arguments(kwargs, error, text):
+    with pytest.raises(error, match=text):
+        ReduceLROnPlateau(SGD(_one(), lr=0.1), **kwargs)
+    with pytest.raises(TypeError, match="optimiser must be a reference.training.optim.SGD"):
+        ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1))
