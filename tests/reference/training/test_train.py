@@ -310,24 +310,110 @@ def test_seed_streams_are_independent():
                                   np.random.default_rng([4, cli.SHUFFLE_STREAM]).permutation(5))
 
 
-def test_help_names_the_defaults_and_the_epoch_mark(capsys):
+def _help(capsys) -> str:
     with pytest.raises(SystemExit) as info:
         cli.main(["--help"])
     assert info.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
-    assert "Defaults: --dataset digits in float32." in text
+    return " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps lines, also at '-'
+
+
+def test_help_names_the_defaults_and_the_epoch_mark(capsys):
+    text = _help(capsys)
+    assert "Defaults: --dataset digits in float32" in text
     assert "a * at its end marks an epoch whose validation loss is the best so far" in text
-    assert "--dataset {digits,mnist-5k}" in text
+    assert "--dataset {digits,mnist-5k}" in text and "Real MNIST: --dataset mnist-5k" in text
 
 
-def test_command_on_mnist_5k_with_shifts(tmp_path, capsys):
-    """Two short epochs on 60 real digits, each batch shifted: it runs, and the images are 28×28."""
+def test_help_gives_each_data_sets_own_defaults(capsys):
+    """Every option whose default differs per data set names both values, read off the configs."""
+    text = _help(capsys)
+    digits, mnist = cli.config_for("digits"), cli.config_for("mnist-5k")
+    assert "learning rate (default 0.02 for digits, 0.01 for mnist-5k)" in text
+    for name in cli.PER_DATASET:
+        flag = "--" + name.replace("_", "-")
+        shown = [cli._shown(name, getattr(c, name)) for c in (digits, mnist)]
+        assert shown[0] != shown[1], name  # listed as per data set only when they differ
+        entry = text[text.index(f"{flag} {name.upper()} "):]
+        assert f"default {shown[0]} for digits, {shown[1]} for mnist-5k)" in entry[:400], flag
+
+
+def test_the_digits_defaults_are_unchanged_and_mnist_has_its_own():
+    """No option given: the digits' run is Config()'s, exactly (its trajectory against torch is
+    checked with Config()); mnist-5k's is its DATASET_DEFAULTS; a given option wins over both."""
+    assert cli.config_from(cli.parser().parse_args([])) == cli.Config()
+    mnist = cli.config_from(cli.parser().parse_args(["--dataset", "mnist-5k"]))
+    assert mnist == cli.config_for("mnist-5k") != cli.Config(dataset="mnist-5k")
+    for name, value in cli.DATASET_DEFAULTS["mnist-5k"].items():
+        assert getattr(mnist, name) == value
+    given = cli.config_from(cli.parser().parse_args(["--dataset", "mnist-5k", "--lr", "0.05", "--patience", "0",
+                                                     "--lr-patience", "0", "--shift", "0"]))
+    assert (given.lr, given.patience, given.lr_patience, given.shift) == (0.05, None, None, 0)
+    assert given.channels == cli.DATASET_DEFAULTS["mnist-5k"]["channels"]
+    with pytest.raises(ValueError, match="dataset='cifar'"):
+        cli.config_for("cifar")
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--lr-patience", "-1"], "argument --lr-patience: must be non-negative, got -1"),
+    (["--shift", "-2"], "argument --shift: must be non-negative, got -2"),
+    (["--lr-factor", "1"], "argument --lr-factor: must be in [0, 1), got '1'"),
+])
+def test_command_refuses_bad_schedules(argv, text, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    assert text in capsys.readouterr().err
+
+
+def test_fit_hands_every_validation_loss_to_the_scheduler():
+    class Recording:
+        def __init__(self):
+            self.seen = []
+
+        def step(self, value):
+            self.seen.append(value)
+
+    recording = Recording()
+    _fit(Scripted([1.0, 0.8, 0.9, 0.85]), epochs=4, patience=None, scheduler=recording)
+    assert recording.seen == [1.0, 0.8, 0.9, 0.85]
+
+
+def test_the_schedule_is_on_the_learners_optimiser_and_only_with_lr_patience():
+    part = datasets.Split(np.zeros((4, 1, 8, 8), np.float32), np.arange(4))
+    learner = cli.build(cli.Config(), datasets.Dataset("toy", part, part, part))
+    assert cli.scheduler(cli.Config(), learner) is None
+    schedule = cli.scheduler(cli.Config(lr_patience=3, lr_factor=0.5), learner)
+    assert schedule.optimiser is learner.optimiser and (schedule.patience, schedule.factor) == (3, 0.5)
+    with pytest.raises(ValueError, match="lr_patience=3 cuts the rate of learner.optimiser"):
+        cli.scheduler(cli.Config(lr_patience=3), Scripted([1.0]))
+
+
+def test_command_on_mnist_5k_with_its_defaults(tmp_path, capsys, monkeypatch):
+    """Two short epochs of ``--dataset mnist-5k`` alone (its own defaults: wider layers, weight
+    decay, shifts, the schedule), on every 50th image of each part: 60 training, 20 validation
+    and 20 test digits, of every digit (the file is sorted by digit, so --limit would keep the
+    zeros only)."""
+    loaded = cli.load_dataset
+
+    def every_50th(config):
+        data = loaded(config)
+        parts = {part: datasets.Split(getattr(data, part).x[::50], getattr(data, part).y[::50])
+                 for part in ("train", "val", "test")}
+        return datasets.Dataset(data.name, **parts)
+
+    monkeypatch.setattr(cli, "load_dataset", every_50th)
     out = tmp_path / "w.npz"
-    argv = ["--dataset", "mnist-5k", "--limit", "60", "--epochs", "2", "--shift", "2", "--out", str(out)]
-    assert cli.main(argv) == 0
+    assert cli.main(["--dataset", "mnist-5k", "--epochs", "2", "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("mnist-5k: 60 train, 60 val, 60 test images of 28×28")
-    assert lenet.load(out)[1]["image_shape"] == [1, 28, 28]
+    mnist = cli.config_for("mnist-5k")
+    assert lines[0].startswith("mnist-5k: 60 train, 20 val, 20 test images of 28×28; lenet channels (32, 64)")
+    assert f"weight decay {mnist.weight_decay}" in lines[0] and f"shifts up to {mnist.shift} px" in lines[0]
+    assert f"lr ×{mnist.lr_factor} once {mnist.lr_patience + 1} epochs in a row" in lines[0]
+    assert lines[1].startswith("epoch   1/2") and f"lr {mnist.lr:.0e}" in lines[1]
+    first, second = (float(line.split("train loss ")[1].split()[0]) for line in lines[1:3])
+    assert second < first  # it learns: 8 steps from the initial weights lower the training loss
+    network = lenet.load(out)[1]
+    assert network["image_shape"] == [1, 28, 28] and network["channels"] == list(mnist.channels)
 
 
 def test_shifted_batches_change_the_run_and_only_with_a_shift():
