@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks, family
+from . import checks, family, padding
 
 
 @dataclass(frozen=True)
@@ -207,15 +207,14 @@ class Vectorised:
     @staticmethod
     def adaptive_avg_pool_backward(geo, gy, x):
         """The adjoint of each axis's windowed sum, in turn: every window's share goes back to
-        each of its taps, ``np.add.at`` adding up the shares of an input that several windows read."""
+        each of its taps (:func:`reference.padding.scatter_axis`, the adjoint of a gather, adds up
+        the shares of an input that several windows read)."""
         grad = gy / _window_sizes(geo).astype(gy.dtype)
         for a in range(geo.dims):
             tap, inside = taps(geo.in_spatial[a], geo.out_spatial[a])
             moved = np.moveaxis(grad, 2 + a, -1)  # (…, O_a)
             shares = np.broadcast_to(moved[..., :, None], moved.shape + tap.shape[1:])[..., inside]
-            back = np.zeros(moved.shape[:-1] + (geo.in_spatial[a],), dtype=gy.dtype)
-            np.add.at(back, (Ellipsis, tap[inside]), shares)
-            grad = np.moveaxis(back, -1, 2 + a)
+            grad = np.moveaxis(padding.scatter_axis(shares, -1, tap[inside], geo.in_spatial[a]), -1, 2 + a)
         return grad
 
     @staticmethod
