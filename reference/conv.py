@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks, family, im2col, padding as _padding, windows
+from . import checks, family, im2col, windows
 from .windows import size
 
 
@@ -145,15 +145,31 @@ def weight_matrix(geo: Geometry, weight: np.ndarray) -> np.ndarray:
     return weight.reshape(geo.groups, weight.shape[0] // geo.groups, weight.shape[1] * size(geo.kernel))
 
 
+def _products(unrolled: im2col.Im2col, w_mat: np.ndarray, out: np.ndarray):
+    """Write ``W · cols`` of every tile of ``unrolled`` into its output positions in ``out``
+    ``(N, X, *out)``, summing a tile's chunks; yield each ``(tile, chunk, cols)`` once its product
+    is taken, for a caller that needs the columns too."""
+    total = None
+    for tile, chunk, cols in unrolled.columns():
+        w = unrolled.rows(w_mat, chunk)
+        direct = unrolled.direct_output(out, tile) if chunk.whole else None
+        if direct is not None:  # one sample, no dropped columns: straight into the output
+            np.matmul(w, cols, out=direct)
+        else:
+            product = np.matmul(w, cols)
+            total = product if chunk.first else total + product
+            if chunk.last:
+                out[tile] = unrolled.positions(total.reshape(out.shape[1], -1), tile).swapaxes(0, 1)
+        yield tile, chunk, cols
+
+
 def correlate(geo: Geometry, x: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
     """``y[n, g·O/G + o, i] = Σ_{(c, p)} W[g, o, (c, p)] · x_pad[n, g·C/G + c, i·s + p·d]``: the
     convolution without bias, ``(N, O, *out)``, one tile's im2col and product at a time."""
     out_channels = w_mat.shape[0] * w_mat.shape[1]
     y = np.empty((x.shape[0], out_channels) + geo.out_spatial, dtype=x.dtype)
-    unrolled = im2col.Im2col(geo, x)
-    for tile, cols in unrolled.columns():
-        products = np.matmul(w_mat, cols).reshape(out_channels, -1)
-        y[tile] = unrolled.positions(products, tile).swapaxes(0, 1)
+    for _ in _products(im2col.Im2col(geo, x, out_channels), w_mat, y):
+        pass
     return y
 
 
@@ -204,12 +220,10 @@ def _backward_transposed(geo: Geometry, grad: np.ndarray, x: np.ndarray, weight:
     w_t = _transposed_weight_matrix(geo, weight)  # (G, C/G, (o, p))
     grad_x = np.empty(x.shape, dtype=x.dtype)
     grad_w_t = np.zeros((groups, og * size(geo.kernel), cg), dtype=x.dtype)  # (G, (o, p̄), C/G)
-    unrolled = im2col.Im2col(t_geo, grad)
+    unrolled = im2col.Im2col(t_geo, grad, x.shape[1])
     x_columns = unrolled.laid_out(x)
-    for tile, cols in unrolled.columns():
-        products = np.matmul(w_t, cols).reshape(x.shape[1], -1)
-        grad_x[tile] = unrolled.positions(products, tile).swapaxes(0, 1)
-        grad_w_t += np.matmul(cols, unrolled.matrix(x_columns, tile).transpose(0, 2, 1))
+    for tile, chunk, cols in _products(unrolled, w_t, grad_x):
+        unrolled.add_rows(grad_w_t, chunk, 1, np.matmul(cols, unrolled.matrix(x_columns, tile).transpose(0, 2, 1)))
     grad_w = _flip_taps(grad_w_t.reshape((groups, og) + geo.kernel + (cg,)), 2, geo.dims)
     return grad_x, np.moveaxis(grad_w, -1, 2).reshape(weight.shape)
 
@@ -219,32 +233,28 @@ def weight_grad(geo: Geometry, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     groups = geo.groups
     out_channels = grad.shape[1]
     grad_w = np.zeros((groups, out_channels // groups, (x.shape[1] // groups) * size(geo.kernel)), dtype=x.dtype)
-    unrolled = im2col.Im2col(geo, x)
+    unrolled = im2col.Im2col(geo, x, out_channels)
     gy_columns = unrolled.laid_out(grad)
-    for tile, cols in unrolled.columns():
-        grad_w += np.matmul(unrolled.matrix(gy_columns, tile), cols.transpose(0, 2, 1))
+    for tile, chunk, cols in unrolled.columns():
+        unrolled.add_rows(grad_w, chunk, 2, np.matmul(unrolled.matrix(gy_columns, tile), cols.transpose(0, 2, 1)))
     return grad_w.reshape((out_channels, x.shape[1] // groups) + geo.kernel)
 
 
 def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_shape) -> np.ndarray:
-    """``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im, any stride), then
-    the padding cropped off."""
-    n, channels = x_shape[:2]
+    """``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im, any stride), a tile
+    and a chunk at a time, then the padding cropped off."""
+    unrolled = im2col.Im2col(geo, None, grad.shape[1], shape=x_shape, dtype=grad.dtype, scatter=True)
     w_mat_t = weight_matrix(geo, weight).transpose(0, 2, 1)  # (G, (c, p), O/G)
-    gy = grad.reshape((n,) + w_mat_t.shape[::2] + (size(geo.out_spatial),))  # (N, G, O/G, P)
-    grad_x_pad = np.zeros((n, channels) + geo.padded_spatial, dtype=grad.dtype)
-    step = max(1, im2col.TILE_BYTES // max(channels * size(geo.kernel) * size(geo.out_spatial) * grad.itemsize, 1))
-    buffer = np.empty((min(step, n),) + w_mat_t.shape[:2] + gy.shape[-1:], dtype=grad.dtype)
-    for start in range(0, n, step):
-        samples = slice(start, start + step)
-        grad_cols = buffer[: len(gy[samples])]
-        if w_mat_t.shape[-1] == 1:  # one output channel per group: the product is one term
-            np.multiply(w_mat_t, gy[samples], out=grad_cols)
-        else:
-            np.matmul(w_mat_t, gy[samples], out=grad_cols)  # (B, G, (c, p), P)
-        grad_cols = grad_cols.reshape((len(grad_cols), channels) + geo.kernel + geo.out_spatial)
-        windows.scatter_windows(grad_cols, geo.padded_spatial, geo.kernel, geo.stride, geo.dilation, out=grad_x_pad[samples])
-    return _padding.constant_adjoint(grad_x_pad, geo.pad_pairs, tuple(x_shape))
+    gy_columns = unrolled.laid_out(grad)
+    target = unrolled.target()
+    for tile in unrolled.tiles():
+        gy = unrolled.matrix(gy_columns, tile)  # (G, O/G, columns)
+        for chunk in unrolled.chunks():
+            w = unrolled.rows(w_mat_t, chunk, axis=1)
+            # one output channel per group: the product is one term, a broadcast multiply
+            grad_cols = w * gy if w.shape[-1] == 1 else np.matmul(w, gy)
+            unrolled.scatter(target, grad_cols, tile, chunk)
+    return unrolled.unpadded(target)
 
 
 def input_grad(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_shape) -> np.ndarray:

@@ -88,14 +88,20 @@ def scatter_windows(cols: np.ndarray, spatial, kernel, stride, dilation, out=Non
     """Adjoint of :func:`windows`: ``x[..., i·s + p·d] += cols[..., p, i]``.
 
     ``cols`` is laid out ``(..., *k, *out)`` (kernel taps before output positions, the order
-    the convolution's matrix product produces). One strided slice-add per kernel tap, so the
-    Python loop runs over the kernel volume, never over output positions. The sums go into
+    the convolution's matrix product produces). One strided slice-add per kernel tap, or, where
+    the kernel has more taps than there are windows (a kernel as large as the input), one
+    slice-add per window: the Python loop runs over the smaller of the two. The sums go into
     ``out`` when given (an array of shape ``(..., *spatial)``, added to), else into zeros.
     """
     dims = len(kernel)
     n_out = cols.shape[-dims:]
     lead = cols.shape[: -2 * dims]
     x = np.zeros(lead + tuple(spatial), dtype=cols.dtype) if out is None else out
+    if size(kernel) > size(n_out):
+        for window in itertools.product(*(range(n) for n in n_out)):
+            region = tuple(slice(i * s, i * s + d * (k - 1) + 1, d) for i, s, d, k in zip(window, stride, dilation, kernel))
+            x[(Ellipsis,) + region] += cols[(Ellipsis,) + (slice(None),) * dims + window]
+        return x
     for tap in itertools.product(*(range(k) for k in kernel)):
         region = tuple(
             slice(p * d, p * d + s * (n - 1) + 1, s) for p, d, s, n in zip(tap, dilation, stride, n_out)

@@ -12,9 +12,10 @@ from tests.helpers.calls import agrees_with_torch
 CONV_CASES = [c for c in cases_for("quick", dtypes=["float64"]) if re.match(r"^conv(_transpose)?[123]d$", c.op)]
 
 
-@pytest.mark.parametrize("tile_bytes", [1, 600, 4000], ids=["row-tiles", "few-rows", "few-samples"])
+@pytest.mark.parametrize("layout", [None, "dense", "gather", "flat"])
+@pytest.mark.parametrize("tile_bytes", [1, 600, 4000], ids=["chunks", "few-rows", "few-samples"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=[c.key for c in CONV_CASES])
-def test_convolutions_agree_with_torch_at_any_tile_size(case, tile_bytes, monkeypatch):
+def test_convolutions_agree_with_torch_at_any_tile_size(case, tile_bytes, layout, monkeypatch):
     """Guards im2col tiling (one row, a few rows, a few samples per tile) in the convolutions' forward and backward, against torch.
 
     Kills the mutants of the tiling in ``reference.im2col`` and ``reference.conv``
@@ -23,6 +24,11 @@ def test_convolutions_agree_with_torch_at_any_tile_size(case, tile_bytes, monkey
     ``_backward_transposed``): an im2col is cut into tiles of about ``TILE_BYTES``, rows of one sample when a sample does not
     fit, and the tables' inputs are all far below the real 4 MiB, so every product is one tile.
     Shrinking the budget runs the same cases through one row per tile, a few rows per tile
-    and a few samples per tile, against torch."""
+    and a few samples per tile, against torch. At 1 byte even one output row is over budget, so
+    every tile's columns are cut into chunks of one channel and one tap of the first kernel axis
+    (``Im2col.chunks``, ``rows``, ``add_rows``), whose products are summed. Each case runs in
+    every layout (``flat`` only where every stride is 1, else the rule's choice), not just the
+    one the cost rule picks for its shapes."""
     monkeypatch.setattr(im2col, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(im2col, "LAYOUT", layout)
     agrees_with_torch(case)
