@@ -257,11 +257,20 @@ def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_sh
     return unrolled.unpadded(target)
 
 
+def by_correlation(geo: Geometry) -> bool:
+    """Whether ∂E/∂x is computed as the correlation of :func:`_transposed_geometry` rather than by
+    col2im. Both do ``|k|·O/G`` products per entry they produce, the correlation per input
+    position, col2im per output position: so the correlation needs stride 1 and an input not much
+    larger than the output. (A kernel as large as its input has one output position and ``|k|``
+    input positions: the correlation would do ``|k|`` times the work, mostly on padding.)"""
+    return all(s == 1 for s in geo.stride) and size(geo.in_spatial) <= 2 * size(geo.out_spatial)
+
+
 def input_grad(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_shape) -> np.ndarray:
-    """``∂E/∂x`` alone: the transposed convolution of ``gy`` with the kernel. With stride 1 it is
-    the correlation of the padded ``gy`` with the flipped kernel (:func:`_transposed_geometry`),
-    else col2im."""
-    if all(s == 1 for s in geo.stride):
+    """``∂E/∂x`` alone: the transposed convolution of ``gy`` with the kernel. Where
+    :func:`by_correlation`, the correlation of the padded ``gy`` with the flipped kernel
+    (:func:`_transposed_geometry`), else col2im."""
+    if by_correlation(geo):
         return correlate(_transposed_geometry(geo), grad, _transposed_weight_matrix(geo, weight))
     return _input_grad_col2im(geo, grad, weight, x_shape)
 
@@ -278,7 +287,7 @@ class Vectorised:
 
     @staticmethod
     def backward(geo: Geometry, grad, x, weight, bias):
-        if all(s == 1 for s in geo.stride):  # one im2col of gy serves both gradients
+        if by_correlation(geo):  # one im2col of gy serves both gradients
             grad_x, grad_w = _backward_transposed(geo, grad, x, weight)
         else:
             grad_x, grad_w = _input_grad_col2im(geo, grad, weight, x.shape), weight_grad(geo, grad, x)

@@ -153,7 +153,8 @@ class Im2col:
                 self.pairs[0] = (axis, left, right + 1)
             self.padded_shape = self.shape[:2] + tuple(n + left + right for n, (_, left, right) in zip(self.shape[2:], self.pairs))
             self.row = windows.flat_strides(self.padded_shape[2:])[0] if self.layout == "flat" else size(geo.out_spatial[1:])
-        self.x_pad = None if x is None else padding.constant(x, self.pairs, 0)
+        no_pads = all(left == right == 0 for _, left, right in self.pairs)
+        self.x_pad = x if x is None or no_pads else padding.constant(x, self.pairs, 0)  # only read
 
     # -- the plan: tiles and chunks ---------------------------------------------------------
 
@@ -348,4 +349,6 @@ class Im2col:
 
     def unpadded(self, target: np.ndarray) -> np.ndarray:
         """The adjoint of the padding: the input positions' sums, padding and crops dropped."""
+        if all(left == right == 0 for _, left, right in self.pairs):
+            return target
         return padding.constant_adjoint(target, self.pairs, self.shape)
