@@ -244,13 +244,13 @@ def _input_grad_col2im(geo: Geometry, grad: np.ndarray, weight: np.ndarray, x_sh
     """``∂E/∂cols = Wᵀ · gy`` added back where each column was read (col2im, any stride), a tile
     and a chunk at a time, then the padding cropped off."""
     unrolled = im2col.Im2col(geo, None, grad.shape[1], shape=x_shape, dtype=grad.dtype, scatter=True)
-    w_mat_t = weight_matrix(geo, weight).transpose(0, 2, 1)  # (G, (c, p), O/G)
+    w_mat = weight_matrix(geo, weight)  # (G, O/G, (c, p))
     gy_columns = unrolled.laid_out(grad)
     target = unrolled.target()
     for tile in unrolled.tiles():
         gy = unrolled.matrix(gy_columns, tile)  # (G, O/G, columns)
         for chunk in unrolled.chunks():
-            w = unrolled.rows(w_mat_t, chunk, axis=1)
+            w = unrolled.rows(w_mat, chunk).transpose(0, 2, 1)  # (G, (c, p) of the chunk, O/G)
             # one output channel per group: the product is one term, a broadcast multiply
             grad_cols = w * gy if w.shape[-1] == 1 else np.matmul(w, gy)
             unrolled.scatter(target, grad_cols, tile, chunk)
