@@ -16,8 +16,10 @@ take a core from the torch run that follows (doubling its time) rather than meas
 Threads: torch gets ``torch.set_num_threads``; NumPy's BLAS gets ``threadpoolctl`` when it
 is installed, else ``OPENBLAS_NUM_THREADS`` (and its OpenMP/MKL siblings), which must be
 set before NumPy is imported, so this module sets them before its first NumPy import.
-``OPENBLAS_CORETYPE`` is left as the environment has it (it picks OpenBLAS's kernels) and
-is printed in the header.
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are left as the environment has them (they pick
+OpenBLAS's kernels) and printed in the header; ``--unset-openblas-env`` runs the script again
+without them, for its own process only. Each row's GFLOP/s reads against the SGEMM and DGEMM
+rates measured at the start of the same run.
 
 A timing is never an assertion: this script measures and prints; it does not pass or fail.
 """
@@ -33,6 +35,23 @@ from dataclasses import dataclass, field
 
 DEFAULT_THREADS = 2
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+OPENBLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+"""Variables that pin OpenBLAS's kernel choice (some machines set them to an older kernel than
+the CPU would get): shown in the header, and removed for this process alone by
+``--unset-openblas-env``, which runs the script again without them."""
+_UNSET_MARK = "BENCH_OPENBLAS_ENV_UNSET"
+
+
+def rerun_without_openblas_pins(argv, flag="--unset-openblas-env") -> None:
+    """With ``flag`` in ``argv``: replace this process by the same script, ``flag`` dropped, its
+    environment without :data:`OPENBLAS_PINS` (they are read when OpenBLAS loads, so they cannot
+    be unset later in the process). Nothing else's environment changes."""
+    if flag not in argv:
+        return
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_PINS}
+    env[_UNSET_MARK] = "1"
+    args = [a for a in argv if a != flag]
+    os.execve(sys.executable, [sys.executable, os.path.abspath(sys.argv[0])] + args, env)
 
 
 def _threads_from_argv(argv) -> int:
@@ -46,6 +65,8 @@ def _threads_from_argv(argv) -> int:
 
 
 HAVE_THREADPOOLCTL = importlib.util.find_spec("threadpoolctl") is not None
+if __name__ == "__main__":
+    rerun_without_openblas_pins(sys.argv[1:])
 if not HAVE_THREADPOOLCTL and __name__ == "__main__":
     for _var in _THREAD_VARS:
         os.environ[_var] = str(_threads_from_argv(sys.argv[1:]))
@@ -125,6 +146,47 @@ SMOKE_CASES = (
 )
 
 
+def flops(case: Bench) -> int | None:
+    """Floating-point operations of one forward + backward of a convolution row, from the shapes:
+    the forward's ``N·O·|out|·(C/G)·|k|`` multiply-adds, three times (the forward, the input
+    gradient and the weight gradient are each that many), two operations each. A transposed
+    convolution is a convolution's input gradient, with the roles of its input and output
+    swapped: ``N·C_in·|in|·(C_out/G)·|k|``. None for pooling, which is no product."""
+    if not case.op.startswith("conv"):
+        return None
+    x, w = case.shapes[0], case.shapes[1]
+    n, kernel = x[0], int(np.prod(w[2:]))
+    if "transpose" in case.op:  # w: (C_in, C_out/G, *k); every input entry meets C_out/G·|k| taps
+        macs = n * w[0] * int(np.prod(x[2:])) * w[1] * kernel
+    else:
+        out = _conv_output(case)
+        macs = n * w[0] * int(np.prod(out)) * w[1] * kernel
+    return 2 * 3 * macs
+
+
+def _conv_output(case: Bench) -> tuple:
+    """The output's spatial shape of a convolution row, by torch's formula."""
+    x, w, kw = case.shapes[0], case.shapes[1], case.kwargs
+    dims = len(x) - 2
+
+    def per_axis(v, default):
+        v = kw.get(v, default)
+        return (v,) * dims if isinstance(v, int) else tuple(v)
+
+    s, p, d = per_axis("stride", 1), per_axis("padding", 0), per_axis("dilation", 1)
+    return tuple((n + 2 * pa - da * (k - 1) - 1) // sa + 1 for n, k, sa, pa, da in zip(x[2:], w[2:], s, p, d))
+
+
+def gemm_rate(dtype: str, n: int, repeat: int = 5) -> float:
+    """The machine's matrix-product rate in GFLOP/s: the best of ``repeat`` products of two
+    ``n × n`` matrices through NumPy (so through the same BLAS and threads as the reference)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+    a @ b
+    best = min(_clock(np.matmul, a, b) for _ in range(repeat))
+    return 2 * n**3 / best / 1e9
+
+
 def reference_step(case: Bench, *arrays):
     """The reference's forward and backward, as a training step calls them."""
     *args, gy = arrays
@@ -162,12 +224,16 @@ def measure(case: Bench, dtype: str, repeat: int, warmup: int, pause: float, see
         time.sleep(pause)
         tor.append(_clock(torch_step, *torch_args))
     ratios = [r / t for r, t in zip(ref, tor)]
+    work = flops(case)
     return dict(
         case=case.name,
         label=case.label,
         dtype=dtype,
         ref_ms=1e3 * float(np.median(ref)),
         torch_ms=1e3 * float(np.median(tor)),
+        flops=work,
+        ref_gflops=None if work is None else work / float(np.median(ref)) / 1e9,
+        torch_gflops=None if work is None else work / float(np.median(tor)) / 1e9,
         ratio=float(np.median(ratios)),
         ratio_of_best=min(ref) / min(tor),  # the least disturbed run of each side; JSON only
         ref_runs_ms=[1e3 * t for t in ref],
@@ -182,9 +248,20 @@ def summary(rows) -> dict:
                 geomean_ratio=float(np.exp(np.log(ratios).mean())))
 
 
-def table(rows, totals) -> str:
-    lines = ["| case | dtype | ref ms | torch ms | ratio |", "|---|---|---:|---:|---:|"]
-    lines += [f"| {r['label']} | {r['dtype']} | {r['ref_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} |" for r in rows]
+def _rate(value) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def table(rows, totals, gemm=None) -> str:
+    """The rows as markdown: medians, ratio, each side's GFLOP/s and the reference's share of the
+    machine's matrix-product rate in its dtype (``gemm``: dtype → GFLOP/s)."""
+    gemm = gemm or {}
+    lines = ["| case | dtype | ref ms | torch ms | ratio | ref GFLOP/s | torch GFLOP/s | ref % of GEMM |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        share = None if r.get("ref_gflops") is None or r["dtype"] not in gemm else 100 * r["ref_gflops"] / gemm[r["dtype"]]
+        lines.append(f"| {r['label']} | {r['dtype']} | {r['ref_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} | "
+                     f"{_rate(r.get('ref_gflops'))} | {_rate(r.get('torch_gflops'))} | {_rate(share)} |")
     lines.append("")
     lines.append(f"worst ratio {totals['worst_ratio']:.2f} ({totals['worst']}), "
                  f"geometric mean {totals['geomean_ratio']:.2f} over {len(rows)} rows")
@@ -209,6 +286,8 @@ def environment(threads: int) -> dict:
         blas=blas_kernel(),
         blas_threads_via="threadpoolctl" if HAVE_THREADPOOLCTL else "OPENBLAS_NUM_THREADS",
         openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
+        openblas_l2_size=os.environ.get("OPENBLAS_L2_SIZE"),
+        openblas_env_unset=os.environ.get(_UNSET_MARK) == "1",
         numpy=np.__version__,
         torch=torch.__version__,
         cpu_count=os.cpu_count(),
@@ -234,6 +313,18 @@ def run(args) -> tuple[list, dict]:
     return rows, summary(rows)
 
 
+def header(env: dict, gemm: dict) -> str:
+    """The first line: BLAS and its kernel, threads, the OpenBLAS pins, versions, load; then the
+    matrix-product rates measured in this run."""
+    pins = ", ".join(f"{name}={env[name.lower()]}" for name in OPENBLAS_PINS)
+    if env["openblas_env_unset"]:
+        pins += " (unset for this process by --unset-openblas-env)"
+    rates = ", ".join(f"{'S' if dtype == 'float32' else 'D'}GEMM {rate:.0f} GFLOP/s" for dtype, rate in gemm.items())
+    return (f"BLAS {env['blas']}; threads {env['threads']} (BLAS via {env['blas_threads_via']}), {pins}, "
+            f"numpy {env['numpy']}, torch {env['torch']}, {env['cpu_count']} CPUs, load average {env['load_average']:.2f}\n"
+            f"matrix products measured in this run ({env['gemm_size']}² by {env['gemm_size']}², best of 5): {rates}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=11, help="timed runs per side (default 11)")
@@ -244,6 +335,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads for torch and for BLAS")
     parser.add_argument("--json", metavar="PATH", help="also write rows, summary and environment as JSON")
     parser.add_argument("--smoke", action="store_true", help="tiny shapes, one run, no warm-up")
+    parser.add_argument("--unset-openblas-env", action="store_true",
+                        help="run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (this process only)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -252,15 +345,15 @@ def main(argv=None) -> int:
 
         threadpool_limits(args.threads)
     env = environment(args.threads)
-    print(f"BLAS {env['blas']}; threads {env['threads']} (BLAS via {env['blas_threads_via']}), "
-          f"OPENBLAS_CORETYPE={env['openblas_coretype']}, "
-          f"numpy {env['numpy']}, torch {env['torch']}, {env['cpu_count']} CPUs, load average {env['load_average']:.2f}")
+    env["gemm_size"] = 64 if args.smoke else 2048
+    gemm = {dtype: gemm_rate(dtype, env["gemm_size"]) for dtype in args.dtypes.split(",")}
+    print(header(env, gemm))
     rows, totals = run(args)
-    print(table(rows, totals))
+    print(table(rows, totals, gemm))
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(environment=env, summary=totals, rows=rows), f, indent=1)
+            json.dump(dict(environment=env, gemm_gflops=gemm, summary=totals, rows=rows), f, indent=1)
     return 0
 
 

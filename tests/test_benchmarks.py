@@ -1,10 +1,19 @@
 """The benchmark still runs: its smoke mode on tiny shapes (timings are never asserted; they
 are measured by `make bench` and reported, see benchmarks/README.md)."""
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_layers  # noqa: E402
+import networks  # noqa: E402
+
+NETS = (networks.resnet50, networks.mobilenet_v2)
 
 
 def test_bench_layers_smoke_runs_and_prints_the_table():
@@ -12,8 +21,57 @@ def test_bench_layers_smoke_runs_and_prints_the_table():
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("BLAS ")  # the header names NumPy's BLAS and its kernel
-    assert "| case | dtype | ref ms | torch ms | ratio |" in result.stdout
+    assert "| case | dtype | ref ms | torch ms | ratio | ref GFLOP/s | torch GFLOP/s | ref % of GEMM |" in result.stdout
+    assert "OPENBLAS_CORETYPE=" in result.stdout and "OPENBLAS_L2_SIZE=" in result.stdout
+    assert "SGEMM " in result.stdout and "DGEMM " in result.stdout
     assert "geometric mean" in result.stdout
+
+
+def test_unset_openblas_env_runs_the_benchmark_without_the_pins():
+    """--unset-openblas-env reruns the script with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed,
+    for its own process: set here, they are reported unset."""
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", OPENBLAS_L2_SIZE="262144")
+    script = [sys.executable, str(ROOT / "benchmarks" / "bench_layers.py"), "--smoke", "--cases", "conv1d"]
+    pinned = subprocess.run(script, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert pinned.returncode == 0, pinned.stderr
+    assert "OPENBLAS_CORETYPE=Haswell, OPENBLAS_L2_SIZE=262144," in pinned.stdout
+    unset = subprocess.run(script + ["--unset-openblas-env"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert unset.returncode == 0, unset.stderr
+    assert "OPENBLAS_CORETYPE=None, OPENBLAS_L2_SIZE=None (unset for this process by --unset-openblas-env)" in unset.stdout
+
+
+def test_flops_of_a_row_count_the_products_independently():
+    """The flop count of a row against a count of the products by torch's output shape: the
+    forward's multiply-adds are the output's entries times C/G·|k|, three passes, two flops each."""
+    case = next(c for c in bench_layers.CASES if c.name == "stem")
+    x, w = (torch.zeros(s) for s in case.shapes[:2])
+    out = torch.nn.functional.conv2d(x, w, **case.kwargs)
+    assert bench_layers.flops(case) == 6 * out.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+    up = next(c for c in bench_layers.CASES if c.name == "upsample")
+    x, w = torch.zeros(up.shapes[0]), torch.zeros(up.shapes[1])
+    # a transposed convolution: each input entry meets C_out/G·|k| kernel taps
+    assert bench_layers.flops(up) == 6 * x.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+    assert bench_layers.flops(next(c for c in bench_layers.CASES if c.name == "maxpool")) is None
+
+
+def test_the_network_layer_sets_are_the_architectures():
+    """53 convolutions in ResNet-50 and 52 in MobileNet-v2, as torchvision builds them; their
+    multiply-adds at 224×224, 4.09 G and 0.30 G, are the figures published for both networks."""
+    assert len(networks.resnet50(4, 224)) == 53 and len(networks.mobilenet_v2(4, 224)) == 52
+    assert len(networks.unique(networks.resnet50(4, 224))) == 23
+    macs = [sum(bench_layers.flops(layer.bench("x")) for layer in net(1, 224)) / 6 for net in NETS]
+    assert round(macs[0] / 1e9, 2) == 4.09 and round(macs[1] / 1e9, 2) == 0.30
+    depthwise = [layer for layer in networks.mobilenet_v2(1, 224) if layer.groups != 1]
+    assert len(depthwise) == 17 and all(layer.groups == layer.x[1] == layer.w[0] for layer in depthwise)
+
+
+def test_network_benchmark_smoke_runs_and_prints_both_networks():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "networks.py"), "--smoke"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    for name, layers in (("resnet50", 53), ("mobilenet_v2", 52)):
+        assert f"### {name}, float32" in result.stdout
+        assert f"{name} float32: {layers} layers" in result.stdout and "weighted by count" in result.stdout
 
 
 def test_the_framework_timings_and_the_ecosystem_page_run(tmp_path):
