@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_layers  # noqa: E402
-import networks  # noqa: E402
+import bench_networks as networks  # noqa: E402
 
 NETS = (networks.resnet50, networks.mobilenet_v2)
 
@@ -66,7 +66,7 @@ def test_the_network_layer_sets_are_the_architectures():
 
 
 def test_network_benchmark_smoke_runs_and_prints_both_networks():
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "networks.py"), "--smoke"],
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_networks.py"), "--smoke"],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     for name, layers in (("resnet50", 53), ("mobilenet_v2", 52)):

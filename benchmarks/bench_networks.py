@@ -6,9 +6,9 @@ downsampling convolutions with the stride), 53 convolutions; MobileNet-v2 at wid
 convolutions, its 3×3 depthwise ones with ``groups`` = channels. None has a bias (each is
 followed by a batch norm). Identical layers are timed once and counted.
 
-    python benchmarks/networks.py                          # both networks, batch 4, 224×224, float32
-    python benchmarks/networks.py --networks mobilenet_v2 --dtypes float32,float64 --json out.json
-    python benchmarks/networks.py --smoke                  # batch 1 at 32×32, one run: does it work?
+    python benchmarks/bench_networks.py                          # both networks, batch 4, 224×224, float32
+    python benchmarks/bench_networks.py --networks mobilenet_v2 --dtypes float32,float64 --json out.json
+    python benchmarks/bench_networks.py --smoke                  # batch 1 at 32×32, one run: does it work?
 
 Each unique layer is one row of ``benchmarks/bench_layers.py``'s kind, measured the same way
 (interleaved pairs, a pause before each run, the median of the per-pair ratios). Per network it
