@@ -12,8 +12,13 @@ from tests.helpers.calls import agrees_with_torch
 CONV_CASES = [c for c in cases_for("quick", dtypes=["float64"]) if re.match(r"^conv(_transpose)?[123]d$", c.op)]
 
 
-@pytest.mark.parametrize("layout", [None, "dense", "gather", "flat"])
-@pytest.mark.parametrize("tile_bytes", [1, 600, 4000], ids=["chunks", "few-rows", "few-samples"])
+# every tile size in the layout the cost rule picks; every layout at the budget that makes chunks
+# (the hardest tiling: each tile one row, each chunk one channel and one first-axis tap)
+TILINGS = [(1, None), (600, None), (4000, None), (1, "dense"), (1, "gather"), (1, "flat"), (600, "gather")]
+BUDGETS = {1: "chunks", 600: "few-rows", 4000: "few-samples"}
+
+
+@pytest.mark.parametrize("tile_bytes, layout", TILINGS, ids=[f"{BUDGETS[b]}-{layout or 'by-cost'}" for b, layout in TILINGS])
 @pytest.mark.parametrize("case", CONV_CASES, ids=[c.key for c in CONV_CASES])
 def test_convolutions_agree_with_torch_at_any_tile_size(case, tile_bytes, layout, monkeypatch):
     """Guards im2col tiling (one row, a few rows, a few samples per tile) in the convolutions' forward and backward, against torch.

@@ -36,7 +36,7 @@ STRESS = [
     ("kernel-as-large-as-input-2d", "conv2d", (1, 8, 96, 96), (1, 8, 96, 96), {}),
     ("huge-stride-heavy-padding", "conv2d", (1, 2, 5, 5), (3, 2, 2, 2), dict(stride=500, padding=1000)),
     ("huge-dilation-heavy-padding", "conv2d", (1, 2, 6, 6), (2, 2, 3, 3), dict(dilation=300, padding=300)),
-    ("1x1-many-outputs-large-plane", "conv2d", (1, 3, 256, 256), (256, 3, 1, 1), {}),
+    ("1x1-many-outputs-large-plane", "conv2d", (1, 3, 128, 128), (256, 3, 1, 1), {}),
     ("1x1-strided-large-plane", "conv2d", (2, 16, 256, 256), (16, 16, 1, 1), dict(stride=2)),
     ("heavy-padding-stride-1", "conv2d", (1, 1, 4, 4), (2, 1, 3, 3), dict(padding=200)),
     ("transpose-one-input-position", "conv_transpose2d", (1, 2, 1, 1), (2, 3, 64, 64), {}),
