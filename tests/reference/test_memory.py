@@ -92,3 +92,32 @@ def test_peak_memory_within_the_documented_bound(name, op, x_shape, w_shape, kwa
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=0, atol=1e-9)
     for got, want in zip(grads, expected):
         np.testing.assert_allclose(got, want.numpy(), rtol=0, atol=1e-9)
+
+
+def _benchmark_rows():
+    """The convolution rows of ``benchmarks/bench_layers.py``, at their real sizes."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import bench_layers
+
+    return [(c.name, c.op, c.shapes[0], c.shapes[1], c.kwargs) for c in bench_layers.CASES if c.op.startswith("conv")]
+
+
+BENCHMARK_ROWS = _benchmark_rows()
+
+
+@pytest.mark.parametrize("name, op, x_shape, w_shape, kwargs", BENCHMARK_ROWS, ids=[r[0] for r in BENCHMARK_ROWS])
+def test_benchmark_rows_within_the_documented_bound(name, op, x_shape, w_shape, kwargs):
+    """The benchmark's eight convolution layers, in float64 (the larger itemsize), under the same
+    bound; their values are the benchmark's concern, and the case tables' against torch."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[1] * kwargs.get("groups", 1) if "transpose" in op else w_shape[0])
+    y, peak = _traced(getattr(R, op), x, w, b, **kwargs)
+    allowance = 2 * max(im2col.TILE_BYTES, _unit(x_shape, w_shape, y.shape)) + MiB
+    assert peak <= y.nbytes + 4 * _nbytes([x, w, b, y]) + allowance, (name, peak / MiB)
+    gy = rng.standard_normal(y.shape)
+    grads, peak = _traced(getattr(R, op + "_backward"), gy, x, w, b, **kwargs)
+    assert peak <= _nbytes(grads) + 4 * _nbytes([gy, x, w, b, *grads]) + allowance, (name, peak / MiB)
