@@ -64,12 +64,20 @@ def _threads_from_argv(argv) -> int:
     return DEFAULT_THREADS
 
 
+def _benchmark_script_runs() -> bool:
+    """Whether the program is a script of this folder (this one, or bench_networks.py, which
+    imports it): only then is the environment the benchmark's to change, and it must change
+    here, before this module's NumPy import loads OpenBLAS. Imported by tests, nothing is changed."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.isfile(sys.argv[0]) and os.path.dirname(os.path.abspath(sys.argv[0])) == here
+
+
 HAVE_THREADPOOLCTL = importlib.util.find_spec("threadpoolctl") is not None
-if __name__ == "__main__":
+if _benchmark_script_runs():
     rerun_without_openblas_pins(sys.argv[1:])
-if not HAVE_THREADPOOLCTL and __name__ == "__main__":
-    for _var in _THREAD_VARS:
-        os.environ[_var] = str(_threads_from_argv(sys.argv[1:]))
+    if not HAVE_THREADPOOLCTL:
+        for _var in _THREAD_VARS:
+            os.environ[_var] = str(_threads_from_argv(sys.argv[1:]))
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -325,6 +333,22 @@ def header(env: dict, gemm: dict) -> str:
             f"matrix products measured in this run ({env['gemm_size']}² by {env['gemm_size']}², best of 5): {rates}")
 
 
+def prepare(threads: int, dtypes, smoke: bool) -> tuple[dict, dict]:
+    """Fix both sides' thread counts, then measure the GEMM rate of each dtype under them (a tiny
+    product in smoke mode): the environment and the rates every table of a run is read against.
+    Printed first, before any row."""
+    torch.set_num_threads(threads)
+    if HAVE_THREADPOOLCTL:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    env = environment(threads)
+    env["gemm_size"] = 64 if smoke else 2048
+    gemm = {dtype: gemm_rate(dtype, env["gemm_size"]) for dtype in dtypes}
+    print(header(env, gemm), flush=True)
+    return env, gemm
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=11, help="timed runs per side (default 11)")
@@ -339,15 +363,7 @@ def main(argv=None) -> int:
                         help="run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (this process only)")
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    if HAVE_THREADPOOLCTL:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads)
-    env = environment(args.threads)
-    env["gemm_size"] = 64 if args.smoke else 2048
-    gemm = {dtype: gemm_rate(dtype, env["gemm_size"]) for dtype in args.dtypes.split(",")}
-    print(header(env, gemm))
+    env, gemm = prepare(args.threads, args.dtypes.split(","), args.smoke)
     rows, totals = run(args)
     print(table(rows, totals, gemm))
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

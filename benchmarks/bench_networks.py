@@ -26,9 +26,8 @@ from typing import NamedTuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bench_layers as B  # noqa: E402  (sets BLAS threads before NumPy loads)
+import bench_layers as B  # noqa: E402  (reruns without the OpenBLAS pins if asked; BLAS threads before NumPy)
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 
 class Layer(NamedTuple):
@@ -164,15 +163,7 @@ def main(argv=None) -> int:
         parser.error(f"--networks: unknown {unknown}; choose from {list(NETWORKS)}")
     batch, size = (1, 32) if args.smoke else (args.batch, args.size)
 
-    torch.set_num_threads(args.threads)
-    if B.HAVE_THREADPOOLCTL:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads)
-    env = B.environment(args.threads)
-    env["gemm_size"] = 64 if args.smoke else 2048
-    gemm = {dtype: B.gemm_rate(dtype, env["gemm_size"]) for dtype in args.dtypes.split(",")}
-    print(B.header(env, gemm))
+    env, gemm = B.prepare(args.threads, args.dtypes.split(","), args.smoke)
     print(f"batch {batch}, {size}×{size} input\n")
     results = {}
     for name in names:
@@ -190,5 +181,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    B.rerun_without_openblas_pins(sys.argv[1:])
     sys.exit(main())
