@@ -85,6 +85,7 @@ import numpy as np  # noqa: E402  (after the thread variables, on purpose)
 import torch  # noqa: E402
 
 import reference.functional as R  # noqa: E402
+from reference import conv  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -173,16 +174,13 @@ def flops(case: Bench) -> int | None:
 
 
 def _conv_output(case: Bench) -> tuple:
-    """The output's spatial shape of a convolution row, by torch's formula."""
-    x, w, kw = case.shapes[0], case.shapes[1], case.kwargs
-    dims = len(x) - 2
-
-    def per_axis(v, default):
-        v = kw.get(v, default)
-        return (v,) * dims if isinstance(v, int) else tuple(v)
-
-    s, p, d = per_axis("stride", 1), per_axis("padding", 0), per_axis("dilation", 1)
-    return tuple((n + 2 * pa - da * (k - 1) - 1) // sa + 1 for n, k, sa, pa, da in zip(x[2:], w[2:], s, p, d))
+    """The output's spatial shape of a convolution row, from the reference's own geometry (the
+    arrays are never touched: ``np.empty`` of the shapes)."""
+    x, w = (np.empty(shape, dtype=np.float32) for shape in case.shapes[:2])
+    kw = {key: case.kwargs[key] for key in ("stride", "padding", "dilation", "groups") if key in case.kwargs}
+    geo = conv.geometry(case.op, len(case.shapes[0]) - 2, x, w, None, kw.get("stride", 1), kw.get("padding", 0),
+                        kw.get("dilation", 1), kw.get("groups", 1))
+    return geo.out_spatial
 
 
 def gemm_rate(dtype: str, n: int, repeat: int = 5) -> float:
@@ -256,7 +254,8 @@ def summary(rows) -> dict:
                 geomean_ratio=float(np.exp(np.log(ratios).mean())))
 
 
-def _rate(value) -> str:
+def rate_cell(value) -> str:
+    """A GFLOP/s or percentage cell of the tables: "–" where the row has none (pooling)."""
     return "–" if value is None else f"{value:.0f}"
 
 
@@ -269,7 +268,7 @@ def table(rows, totals, gemm=None) -> str:
     for r in rows:
         share = None if r.get("ref_gflops") is None or r["dtype"] not in gemm else 100 * r["ref_gflops"] / gemm[r["dtype"]]
         lines.append(f"| {r['label']} | {r['dtype']} | {r['ref_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} | "
-                     f"{_rate(r.get('ref_gflops'))} | {_rate(r.get('torch_gflops'))} | {_rate(share)} |")
+                     f"{rate_cell(r.get('ref_gflops'))} | {rate_cell(r.get('torch_gflops'))} | {rate_cell(share)} |")
     lines.append("")
     lines.append(f"worst ratio {totals['worst_ratio']:.2f} ({totals['worst']}), "
                  f"geometric mean {totals['geomean_ratio']:.2f} over {len(rows)} rows")

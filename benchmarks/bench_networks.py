@@ -133,7 +133,7 @@ def network_table(name, dtype, rows, totals, gemm) -> str:
     for r in rows:
         share = None if r["ref_gflops"] is None else 100 * r["ref_gflops"] / gemm[dtype]
         lines.append(f"| {r['layer']} | {r['count']} | {r['ref_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} | "
-                     f"{B._rate(r['ref_gflops'])} | {B._rate(r['torch_gflops'])} | {B._rate(share)} |")
+                     f"{B.rate_cell(r['ref_gflops'])} | {B.rate_cell(r['torch_gflops'])} | {B.rate_cell(share)} |")
     total = totals["ref_total_ms"] / totals["torch_total_ms"]
     lines += ["", f"{name} {dtype}: {totals['layers']} layers, {totals['unique']} distinct; geometric mean ratio "
               f"{totals['geomean_ratio']:.2f} over the distinct layers, {totals['weighted_geomean_ratio']:.2f} "

@@ -27,9 +27,9 @@ Vectorised as matrix products over im2col (:mod:`reference.im2col`): the strided
 as ``cols[g, (c, p), (n, i)]``, so ``y = W · cols`` and ``∂E/∂w = gy · colsᵀ``. For stride 1,
 ∂E/∂x is itself a convolution (of ``gy``, padded by ``d(k−1) − left`` and ``d(k−1) − right``,
 with the flipped kernel, in and out channels swapped), and ∂E/∂w is read from that same
-im2col of ``gy`` (see :func:`_backward_transposed`); for larger strides ``∂E/∂cols = Wᵀ · gy``
-is added back onto the input positions it was read from by
-:func:`reference.windows.scatter_windows` (col2im). Every result is still a direct sum of the
+im2col of ``gy`` (see :func:`_backward_transposed`); that is how it is computed where the input
+is also at most twice the output (:func:`by_correlation`). Otherwise ``∂E/∂cols = Wᵀ · gy`` is
+added back onto the input positions it was read from (col2im, :meth:`reference.im2col.Im2col.scatter`). Every result is still a direct sum of the
 products in the equations above, only grouped into matrix products; the work is done one
 cache-sized tile of the output at a time.
 """
@@ -57,11 +57,6 @@ class Geometry:
     pads: tuple[tuple[int, int], ...]  # (left, right) per spatial axis
     in_spatial: tuple[int, ...]
     out_spatial: tuple[int, ...]
-
-    @property
-    def pad_pairs(self):
-        """``(axis, left, right)`` for the spatial axes of the batched input."""
-        return [(2 + a, left, right) for a, (left, right) in enumerate(self.pads)]
 
     @property
     def padded_spatial(self):

@@ -67,8 +67,6 @@ output together; past it the columns are gathered from the input (the ``gather``
 FLAT_WASTE = 1.5
 """The flat layout is used only while it computes at most this many columns per output column."""
 
-LAYOUTS = ("flat", "dense", "gather")
-
 LAYOUT: str | None = None
 """When set (the tests do), every im2col takes this layout where it applies (``flat``: stride 1,
 and not for :meth:`Im2col.scatter`), whatever :func:`choose_layout` would pick."""
@@ -127,7 +125,7 @@ def _axis_index(stride: int, dilation: int, left: int, length: int, taps: range,
 
 class Im2col:
     """The im2col of one convolution's input (or, for :meth:`scatter`, its adjoint's target),
-    a tile and a chunk at a time, in one of :data:`LAYOUTS`.
+    a tile and a chunk at a time, in the ``flat``, ``dense`` or ``gather`` layout.
 
     ``geo`` is a :class:`reference.conv.Geometry`; ``shape`` the input's ``(N, C, *L)``;
     ``out_channels`` the channels of the products (it bounds a tile's product buffer). With
@@ -153,8 +151,8 @@ class Im2col:
                 self.pairs[0] = (axis, left, right + 1)
             self.padded_shape = self.shape[:2] + tuple(n + left + right for n, (_, left, right) in zip(self.shape[2:], self.pairs))
             self.row = windows.flat_strides(self.padded_shape[2:])[0] if self.layout == "flat" else size(geo.out_spatial[1:])
-        no_pads = all(left == right == 0 for _, left, right in self.pairs)
-        self.x_pad = x if x is None or no_pads else padding.constant(x, self.pairs, 0)  # only read
+        self.padded = any(left or right for _, left, right in self.pairs)
+        self.x_pad = padding.constant(x, self.pairs, 0) if x is not None and self.padded else x  # only read
 
     # -- the plan: tiles and chunks ---------------------------------------------------------
 
@@ -245,15 +243,12 @@ class Im2col:
         buffer = None
         for tile in tiles:
             for chunk in chunks:
-                if self.layout == "gather":
-                    view = self._gather_source(self.x_pad)[self._gather_index(tile, chunk)]
+                if self.layout == "gather":  # fancy indexing makes a fresh array: no buffer
+                    cols = self._gather_source(self.x_pad)[self._gather_index(tile, chunk)]
+                elif not self.copies:  # a 1×1 kernel's columns are the input itself
+                    cols = every_window[self._index(tile, chunk)]
                 else:
                     view = every_window[self._index(tile, chunk)]
-                if self.layout != "gather" and not self.copies:
-                    cols = view
-                elif self.layout == "gather":
-                    cols = view  # fancy indexing has already made a fresh array
-                else:
                     if buffer is None or buffer.size < view.size:
                         buffer = np.empty(view.size, dtype=self.dtype)
                     cols = buffer[: view.size].reshape(view.shape)
@@ -268,18 +263,20 @@ class Im2col:
 
     # -- the matrices that meet the columns ----------------------------------------------------
 
-    def _split_rows(self, a: np.ndarray, axis: int) -> np.ndarray:
-        """``a`` with its rows axis ``(C/G)·|k|`` split into ``(C/G, k₀, |k|/k₀)`` (a view of a contiguous ``a``)."""
+    def _chunk_part(self, a: np.ndarray, chunk: Chunk, axis: int) -> np.ndarray:
+        """The entries of ``a``'s rows axis ``axis`` (``(C/G)·|k|``, ordered ``(c, p)``) that ``chunk``
+        covers, that axis split into ``(c, p₀, rest)``: a view where ``a`` is contiguous."""
         k0 = self.geo.kernel[0]
         cg = a.shape[axis] // size(self.geo.kernel)
-        return a.reshape(a.shape[:axis] + (cg, k0, a.shape[axis] // (cg * k0)) + a.shape[axis + 1:])
+        split = a.reshape(a.shape[:axis] + (cg, k0, a.shape[axis] // (cg * k0)) + a.shape[axis + 1:])
+        return split[(slice(None),) * axis + (chunk.channels, chunk.taps)]
 
     def rows(self, a: np.ndarray, chunk: Chunk, axis: int = -1) -> np.ndarray:
         """The entries of ``a``'s rows axis ``axis`` (ordered ``(c, p)``) that ``chunk`` covers."""
         if chunk.whole:
             return a
         axis %= a.ndim
-        part = self._split_rows(a, axis)[(slice(None),) * axis + (chunk.channels, chunk.taps)]
+        part = self._chunk_part(a, chunk, axis)
         return part.reshape(part.shape[:axis] + (-1,) + part.shape[axis + 3:])
 
     def add_rows(self, a: np.ndarray, chunk: Chunk, axis: int, value: np.ndarray) -> None:
@@ -287,8 +284,7 @@ class Im2col:
         if chunk.whole:
             a += value
             return
-        axis %= a.ndim
-        part = self._split_rows(a, axis)[(slice(None),) * axis + (chunk.channels, chunk.taps)]
+        part = self._chunk_part(a, chunk, axis % a.ndim)
         part += value.reshape(part.shape)
 
     def positions(self, matrix: np.ndarray, tile) -> np.ndarray:
@@ -349,6 +345,4 @@ class Im2col:
 
     def unpadded(self, target: np.ndarray) -> np.ndarray:
         """The adjoint of the padding: the input positions' sums, padding and crops dropped."""
-        if all(left == right == 0 for _, left, right in self.pairs):
-            return target
-        return padding.constant_adjoint(target, self.pairs, self.shape)
+        return padding.constant_adjoint(target, self.pairs, self.shape) if self.padded else target
