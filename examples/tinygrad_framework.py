@@ -28,7 +28,10 @@ class Tinygrad(Framework):
         return f"tinygrad {importlib.metadata.version('tinygrad')} ({Tensor([0]).device})"
 
     def to_native(self, array):
-        return Tensor(array)  # a copy: tinygrad owns its buffers
+        # a copy (tinygrad owns its buffers), made from the flat array: tinygrad turns a 0-d array
+        # into a constant of its compiled CPU device, whatever the default device, which fails
+        # where there is no clang
+        return Tensor(np.ascontiguousarray(array).reshape(-1)).reshape(np.shape(array))
 
     def to_numpy(self, value, quantity):
         if not isinstance(value, Tensor):
