@@ -65,6 +65,35 @@ def torch_forward_backward(name, arrays, kwargs, grad_output, dtype=np.float64) 
     return TorchResult(out.detach().numpy(), [None if g is None else g.numpy() for g in result], grad_output, extras)
 
 
+def torch_double_backward(name, arrays, kwargs, grad_output, grad_grads, dtype=np.float64) -> list:
+    """torch's gradients of ``Σᵢ ⟨grad_grads[i], grads[i]⟩``, ``grads`` the op's first-order gradients,
+    with respect to the upstream gradient and every array argument: ``[∂/∂grad_output, ∂/∂a₁, …]``
+    as NumPy arrays, None where the argument is None or not differentiable, zeros where the
+    gradients do not depend on it (``materialize_grads``). The first ``autograd.grad`` keeps its
+    graph (``create_graph=True``) so that the second differentiates through the backward.
+    ``grad_grads`` has one entry per array argument (None where its gradient is None)."""
+    tensors = to_torch(arrays, dtype)
+    upstream = torch.from_numpy(np.array(grad_output, dtype=dtype)).requires_grad_()
+    wanted = [t for t in tensors if t is not None and t.requires_grad]
+    cotangents = [torch.from_numpy(np.array(v, dtype=dtype))
+                  for t, v in zip(tensors, grad_grads) if t is not None and t.requires_grad]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = OPS[name].torch_fn(*tensors, **kwargs)
+        out = out[0] if isinstance(out, tuple) else out
+        grads = torch.autograd.grad(out, wanted, upstream, create_graph=True, allow_unused=True)
+        # a gradient that does not depend on anything differentiable adds nothing to the second pass
+        pairs = [(g, v) for g, v in zip(grads, cotangents) if g is not None and g.requires_grad]
+        if pairs:
+            second = torch.autograd.grad([g for g, _ in pairs], [upstream, *wanted], [v for _, v in pairs],
+                                         allow_unused=True, materialize_grads=True)
+        else:
+            second = [torch.zeros_like(t) for t in (upstream, *wanted)]
+    second = iter([s.detach().numpy() for s in second])
+    head = next(second)
+    return [head] + [None if t is None or not t.requires_grad else next(second) for t in tensors]
+
+
 def rejection(run) -> str | None:
     """None if ``run()`` (torch code, run without autograd) succeeds, else torch's error text."""
     try:

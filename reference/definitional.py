@@ -225,3 +225,8 @@ def pad_backward(grad_output, input, pad, mode="constant", value=None):
         if src is not None:
             gx[src] += grad_output[j]
     return (gx,)
+
+
+from . import second_order as _second_order  # noqa: E402  (after the ops it composes)
+
+_second_order.define(globals())  # NAME_double_backward for every op above, from this tier's own loops

@@ -81,3 +81,7 @@ from .pooling import (
 
 __all__ = sorted(n for n in dir() if n.isidentifier() and not n.startswith("_"))  # every op imported above
 
+
+from . import second_order as _second_order  # noqa: E402  (after the ops it composes)
+
+__all__ += _second_order.define(globals())  # NAME_double_backward for every op above

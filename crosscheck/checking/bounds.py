@@ -128,12 +128,19 @@ def softmax(case, arrays, grad_output, truth, grads):
     Backward ``∂E/∂x_i = y_i·(g_i − Σ_j g_j y_j)``: the relative errors of ``y`` scale both terms,
     the sum adds ``n·u``: ``4·eps·y_i·(A + n + |x_i − m|)·(|g_i| + 2·Σ_j |g_j| y_j (1 + |x_j − m|))``."""
     dim, eps = case.kwargs["dim"], _eps(case)
-    gap, p, _, budget, n = _softmax_parts(_wide(arrays[0]), dim)
-    g = np.abs(_wide(grad_output))
+    gap, p, _, budget, _ = _softmax_parts(_wide(arrays[0]), dim)
     tiny = float(np.finfo(case.dtype).tiny)  # results below it round to subnormals or zero
+    return 2 * eps * (budget + gap) * p + tiny, [softmax_grad_tolerance(arrays[0], dim, grad_output, case.dtype)]
+
+
+def softmax_grad_tolerance(x, dim, upstream, dtype) -> np.ndarray:
+    """The bound of :func:`softmax`'s backward ``y ⊙ (g − ⟨g, y⟩)`` for the upstream gradient ``upstream``."""
+    eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
+    gap, p, _, budget, n = _softmax_parts(_wide(x), dim)
+    g = np.abs(_wide(upstream))
     with np.errstate(invalid="ignore"):
         weighted = np.sum(np.where(p > 0, g * p * (1 + gap), 0.0), axis=dim, keepdims=True)
-        return 2 * eps * (budget + gap) * p + tiny, [4 * eps * p * (budget + n + gap) * (g + 2 * weighted) + tiny]
+        return 4 * eps * p * (budget + n + gap) * (g + 2 * weighted) + tiny
 
 
 def log_softmax(case, arrays, grad_output, truth, grads):

@@ -22,6 +22,7 @@ import numpy as np
 from ..cases import Case
 from ..oracle import torch_forward_backward, torch_rejection
 from ..specs import OPS
+from . import second_order
 from .bounds import BOUNDS
 from .outcome import Failure, Outcome, Unsupported, Violation
 from .subject import REJECTIONS, Checks, as_subject
@@ -36,6 +37,9 @@ def run_case(impl, case: Case, seed: int = 0, checks: Checks | None = None) -> O
     forward, backward = subject.forward(case.op), subject.backward(case.op)
     if forward is None or (checks.backward and backward is None):
         return Outcome(case, "skipped", note=missing(case.op, forward, backward))
+    double_backward = subject.double_backward(case.op) if checks.order == 2 else None
+    if checks.order == 2 and double_backward is None:
+        return Outcome(case, "skipped", note=missing(case.op, forward, backward, order=2))
     reason = subject.support.reason(case)
     if reason is not None:
         return Outcome(case, "unsupported", note=reason)
@@ -45,7 +49,8 @@ def run_case(impl, case: Case, seed: int = 0, checks: Checks | None = None) -> O
     torch_error = torch_rejection(case.op, pristine, case.kwargs)
     try:
         if torch_error is None:
-            failure = _compare_all(OPS[case.op], forward, backward, case, arrays, pristine, seed, outcome, checks)
+            failure = _compare_all(OPS[case.op], (forward, backward, double_backward), case, arrays, pristine, seed,
+                                   outcome, checks)
         elif not checks.rejection:
             outcome.status, outcome.note = "skipped", f"torch rejects: {torch_error}; rejection parity is off"
             return outcome
@@ -60,11 +65,13 @@ def run_case(impl, case: Case, seed: int = 0, checks: Checks | None = None) -> O
     return outcome
 
 
-def missing(op, forward, backward) -> str:
+def missing(op, forward, backward, order=1) -> str:
     """What is missing of an op, and what to do about it."""
     if forward is None:
         return f"{op} not implemented"
-    return f"{op} found, {op}_backward missing: add it, or use --forward-only"
+    if backward is None:
+        return f"{op} found, {op}_backward missing: add it, or use --forward-only"
+    return f"{op} and {op}_backward found, {op}_double_backward missing: add it, or check the first order alone"
 
 
 def expect_rejection(forward, arrays, kwargs, torch_error, rejections=REJECTIONS):
@@ -107,7 +114,8 @@ def _raised(quantity, exc) -> Failure:
     return Failure(quantity, f"raised {type(exc).__name__} on a call torch accepts: {exc}")
 
 
-def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome, checks):
+def _compare_all(spec, functions, case, arrays, pristine, seed, outcome, checks):
+    forward, backward, double_backward = functions
     result, failure = attempt("output", forward, *arrays, **case.kwargs)
     failure = failure or (checks.mutation and unmodified(spec.arrays, arrays, pristine)) or None
     if failure:
@@ -133,7 +141,10 @@ def _compare_all(spec, forward, backward, case, arrays, pristine, seed, outcome,
         return Failure("output", "shares memory with an input; it must be a new array")
     if not checks.backward:
         return None
-    return _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks)
+    failure = _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks)
+    if failure or checks.order == 1:
+        return failure
+    return second_order.compare(spec, double_backward, case, arrays, pristine, truth, seed, outcome, checks)
 
 
 def _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks):

@@ -49,10 +49,17 @@ class Checks:
     aliasing: bool = True  # results share no memory with the arguments
     dtype: bool = True  # results have the input's dtype
     backward: bool = True  # False: the forward alone (--forward-only)
+    order: int = 1  # 2: also the backward's own vector-Jacobian product, NAME_double_backward (--order 2)
+
+    def __post_init__(self):
+        if self.order not in (1, 2):
+            raise ValueError(f"Checks: order must be 1 or 2, got order={self.order!r}")
+        if self.order == 2 and not self.backward:
+            raise ValueError("Checks: order=2 differentiates the backward, so it needs backward=True")
 
     def off(self) -> list[str]:
         """The names of the checks switched off, for the report."""
-        return [f.name for f in fields(self) if not getattr(self, f.name)]
+        return [f.name for f in fields(self) if f.name != "order" and not getattr(self, f.name)]
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,9 @@ class Subject:
 
     def backward(self, op: str):
         return getattr(self.ops, op + "_backward", None)
+
+    def double_backward(self, op: str):
+        return getattr(self.ops, op + "_double_backward", None)
 
 
 def as_subject(impl, name: str = "") -> Subject:
