@@ -74,6 +74,8 @@ forwards and backwards: the vectorised tier (:mod:`reference.functional`) and th
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from . import checks
@@ -243,12 +245,17 @@ RULES = {
 def double_backward(ops: dict, op: str):
     """``NAME_double_backward`` of ``op`` over the tier whose functions ``ops`` maps by name."""
     rule, backward = RULES[op], ops[op + "_backward"]
+    signature = inspect.signature(backward)
+    leading = list(signature.parameters)[:1 + len(ARRAYS.get(op, ("input",)))]  # grad_output and the arrays
 
     @ieee
-    def double_backward(grad_grads, grad_output, *arrays, **kwargs):
-        grads = backward(grad_output, *arrays, **kwargs)  # validates the call as the first order does
+    def double_backward(grad_grads, grad_output, *args, **kwargs):
+        grads = backward(grad_output, *args, **kwargs)  # validates the call as the first order does
+        given = signature.bind(grad_output, *args, **kwargs).arguments  # the rules read arguments by name
+        arrays = tuple(given.get(name) for name in leading[1:])
+        rest = {name: value for name, value in given.items() if name not in leading}
         v = _cotangents(op, grad_grads, grads)
-        return tuple(None if r is None else np.asarray(r) for r in rule(ops, op, v, grad_output, arrays, kwargs))
+        return tuple(None if r is None else np.asarray(r) for r in rule(ops, op, v, grad_output, arrays, rest))
 
     double_backward.__name__ = double_backward.__qualname__ = f"{op}_double_backward"
     double_backward.__doc__ = (

@@ -130,7 +130,9 @@ def softmax(case, arrays, grad_output, truth, grads):
     dim, eps = case.kwargs["dim"], _eps(case)
     gap, p, _, budget, _ = _softmax_parts(_wide(arrays[0]), dim)
     tiny = float(np.finfo(case.dtype).tiny)  # results below it round to subnormals or zero
-    return 2 * eps * (budget + gap) * p + tiny, [softmax_grad_tolerance(arrays[0], dim, grad_output, case.dtype)]
+    with np.errstate(invalid="ignore"):
+        out = 2 * eps * (budget + gap) * p + tiny
+    return out, [softmax_grad_tolerance(arrays[0], dim, grad_output, case.dtype)]
 
 
 def softmax_grad_tolerance(x, dim, upstream, dtype) -> np.ndarray:

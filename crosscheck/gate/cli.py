@@ -88,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=PROFILES, default="default", help="case profile (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data (the case list is fixed per profile)")
     p.add_argument("--forward-only", action="store_true", help="check outputs only: for code without a backward")
+    p.add_argument("--order", type=int, choices=(1, 2), default=1,
+                   help="2: also check NAME_double_backward, the backward's own vector-Jacobian product, against "
+                        "torch's grad of grad (default: %(default)s)")
     for name, what in SWITCHABLE.items():
         p.add_argument(f"--no-{name}", dest=f"check_{name}", action="store_false", help=f"do not check {what}")
     p.add_argument("--no-isolate", dest="isolate", action="store_false",
@@ -143,16 +146,20 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.memory_limit is not None and not args.isolate:
         p.error("--memory-limit caps the worker process: it cannot be used with --no-isolate")
+    if args.order == 2 and args.forward_only:
+        p.error("--order 2 differentiates the backward: it cannot be used with --forward-only")
     subject, error = _load(args)
     if error:
         print(f"crosscheck: {error}", file=sys.stderr)
         return 2
     use_one_torch_thread()
-    checks = Checks(**{name: getattr(args, f"check_{name}") for name in SWITCHABLE}, backward=not args.forward_only)
+    checks = Checks(**{name: getattr(args, f"check_{name}") for name in SWITCHABLE}, backward=not args.forward_only,
+                    order=args.order)
     cases = cases_for(args.profile, ops=args.ops, dtypes=args.dtype)
     asked = sorted({c.op for c in cases})
-    absent = {op: missing(op, subject.forward(op), subject.backward(op)) for op in asked
-              if subject.forward(op) is None or (checks.backward and subject.backward(op) is None)}
+    absent = {op: missing(op, subject.forward(op), subject.backward(op), args.order) for op in asked
+              if subject.forward(op) is None or (checks.backward and subject.backward(op) is None)
+              or (args.order == 2 and subject.double_backward(op) is None)}
     if len(absent) == len(asked):
         found = [op for op in asked if subject.forward(op) is not None]
         detail = "; ".join(absent[op] for op in found) if found else ", ".join(asked)
@@ -162,7 +169,8 @@ def main(argv=None) -> int:
     off = checks.off()
     label = args.impl if subject.framework == "numpy" else f"{args.impl} ({subject.about or subject.framework})"
     print(f"crosscheck: {label} against torch, profile {args.profile}, {len(cases)} cases, "
-          f"seed {args.seed}" + (f"; checks off: {', '.join(off)}" if off else ""))
+          f"seed {args.seed}" + ("; order 2 (double backward)" if args.order == 2 else "")
+          + (f"; checks off: {', '.join(off)}" if off else ""))
     for op, why in absent.items():
         print(f"  {op}: not implemented by {args.impl}, skipped" if subject.forward(op) is None else f"  {op}: {why}; skipped")
     outcomes = _sweep(args, subject, checks, cases)

@@ -1,7 +1,7 @@
 """The pytest side of the harness, registered as a pytest11 entry point.
 
 After ``pip install conv-crosscheck`` every pytest run knows ``--impl``, ``--framework``,
-``--crosscheck-device``, ``--profile``, ``--ops``, ``--crosscheck-seed``, ``--forward-only``,
+``--crosscheck-device``, ``--profile``, ``--ops``, ``--crosscheck-seed``, ``--forward-only``, ``--crosscheck-order``,
 ``--checks-off``, ``--crosscheck-timeout``, ``--crosscheck-memory-limit``, ``--max-examples``, ``--fuzz-ci`` and
 ``--known-deviations``, so a downstream repository gates its own implementation with
 ``pytest --pyargs crosscheck.suite --impl mypkg.ops``. JUnit XML comes from pytest's own
@@ -40,6 +40,8 @@ def pytest_addoption(parser):
                          "(default: $CROSSCHECK_FRAMEWORK, else the module's CROSSCHECK_FRAMEWORK, else numpy)")
     group.addoption("--crosscheck-device", default="cpu", help="torch device of the torch framework (default: cpu)")
     group.addoption("--forward-only", action="store_true", help="check outputs only: for code without a backward")
+    group.addoption("--crosscheck-order", type=int, choices=(1, 2), default=1,
+                    help="2: also check NAME_double_backward against torch's grad of grad (default: 1)")
     group.addoption("--checks-off", default="", metavar="LIST",
                     help=f"comma-separated checks not to run, of {', '.join(SWITCHABLE)} (default: none)")
     group.addoption("--crosscheck-timeout", type=float, default=None, metavar="SECONDS",
@@ -86,7 +88,11 @@ def _checks(config) -> Checks:
     unknown = [t for t in off if t not in SWITCHABLE]
     if unknown:
         raise pytest.UsageError(f"--checks-off: unknown {unknown}; choose from {', '.join(SWITCHABLE)}")
-    return Checks(**dict.fromkeys(off, False), backward=not config.getoption("--forward-only", default=False))
+    order = config.getoption("--crosscheck-order", default=1)
+    forward_only = config.getoption("--forward-only", default=False)
+    if order == 2 and forward_only:
+        raise pytest.UsageError("--crosscheck-order 2 differentiates the backward: it cannot be used with --forward-only")
+    return Checks(**dict.fromkeys(off, False), backward=not forward_only, order=order)
 
 
 def fuzz_settings(config) -> settings:

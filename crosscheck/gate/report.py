@@ -16,7 +16,11 @@ import torch
 from ..checking import STATUSES
 from ..specs import OPS
 
-QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target")
+QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target",
+              "grad_grad_output", "grad2_input", "grad2_weight", "grad2_bias", "grad2_target")
+SECOND_ORDER = ("second order", "grad_grads") + QUANTITIES[6:]
+"""The quantities of the second-order check (``--order 2``): a failure on one of them is reproduced
+with the double backward too."""
 
 
 def configuration(case, seed: int) -> str:
@@ -27,9 +31,10 @@ def configuration(case, seed: int) -> str:
     return f"op={case.op}, {shapes}, {kwargs}, dtype={case.dtype}{dtypes}{values}, seed={seed}"
 
 
-def reproduction(case, impl_name: str, seed: int, framework: str = "numpy") -> str:
+def reproduction(case, impl_name: str, seed: int, framework: str = "numpy", second_order: bool = False) -> str:
     """A few lines of Python that rebuild the case's arrays and call both sides (through the
-    framework's adapter, so that the calls are in NumPy terms whatever the implementation speaks)."""
+    framework's adapter, so that the calls are in NumPy terms whatever the implementation speaks);
+    with ``second_order``, the double backward of both sides too."""
     names = OPS[case.op].arrays
     fields = ", ".join(
         [f"op={case.op!r}", f"id={case.id!r}", f"shapes={case.shapes!r}", f"kwargs={case.kwargs!r}",
@@ -50,8 +55,20 @@ def reproduction(case, impl_name: str, seed: int, framework: str = "numpy") -> s
             f"grads = impl.{case.op}_backward(grad, {', '.join(names)}, **case.kwargs)",
             f"truth = torch_forward_backward(case.op, [{', '.join(names)}], case.kwargs, grad)",
             "torch_out, torch_grads = truth.output, truth.grads",
+            *(_second_order_lines(case, names, seed) if second_order else []),
         ]
     )
+
+
+def _second_order_lines(case, names, seed: int) -> list[str]:
+    arrays = ", ".join(names)
+    return [
+        "from crosscheck.checking.second_order import cotangents",
+        "from crosscheck.oracle import torch_double_backward",
+        f"grad_grads = cotangents(case, truth.grads, seed={seed})",
+        f"second = impl.{case.op}_double_backward(grad_grads, grad, {arrays}, **case.kwargs)",
+        f"torch_second = torch_double_backward(case.op, [{arrays}], case.kwargs, grad, grad_grads)",
+    ]
 
 
 def _loading(impl_name: str, framework: str) -> list[str]:
@@ -77,7 +94,8 @@ def format_failure(outcome, impl_name: str, seed: int, framework: str = "numpy")
         lines.append(f"  {outcome.note}")
     lines.append(f"  configuration: {configuration(case, seed)}")
     lines.append("  reproduce:")
-    lines += ["    " + line for line in reproduction(case, impl_name, seed, framework).splitlines()]
+    second = f is not None and f.quantity in SECOND_ORDER
+    lines += ["    " + line for line in reproduction(case, impl_name, seed, framework, second).splitlines()]
     return "\n".join(lines)
 
 

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = sorted(m.name for m in pkgutil.iter_modules(broken.__path__) if not m.name.startswith("_"))
 
 
-def _failures(impl, cases):
-    outcomes = [crosscheck.run_case(impl, case, SEED) for case in cases]
+def _failures(impl, cases, checks=None):
+    outcomes = [crosscheck.run_case(impl, case, SEED, checks) for case in cases]
     return [o for o in outcomes if o.status == "failed"], outcomes
 
 
@@ -55,8 +55,9 @@ def test_the_harness_catches_the_mutant_for_its_bug(name):
 
 @pytest.mark.parametrize("op", list(OPS))
 def test_the_torch_backed_impl_passes_every_default_case(op):
+    """At order 2, so both orders' bounds hold torch's own float32 and float64 arithmetic."""
     cases = crosscheck.cases_for("default", ops=[op])
-    failures, outcomes = _failures(torch_backed, cases)
+    failures, outcomes = _failures(torch_backed, cases, crosscheck.Checks(order=2))
     assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(describe(o) for o in failures[:10])
     assert all(o.status == "passed" for o in outcomes)
     # the cases written to be rejected are rejected by torch, so the rejection path was exercised
@@ -176,8 +177,10 @@ def test_an_error_of_1_ulp_passes(quantity):
 
 # --- (d) the CLI's exit status ----------------------------------------------------------------
 
-def _cli(*args):
+def _cli(*args, pythonpath=None):
     env = {k: v for k, v in os.environ.items() if k != "CROSSCHECK_IMPL"}
+    if pythonpath is not None:  # a module written by the test, importable beside the checkout's
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "crosscheck", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -197,6 +200,25 @@ def test_cli_exits_1_for_a_mutant(name, ops):
     run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", ops, "-x")
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert mutant.GATE["quantity"] in run.stdout, run.stdout[-3000:]
+
+
+def test_cli_order_2_exits_0_for_the_reference_and_1_for_a_second_order_mutant():
+    run = _cli("--impl", "reference.functional", "--profile", "quick", "--order", "2")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "order 2 (double backward)" in run.stdout and "grad2_input" in run.stdout  # the summary's columns
+    name = "second_order_softmax_drops_cross_term"
+    run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", "softmax", "--order", "2", "-x")
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "grad2_input" in run.stdout and "softmax_double_backward(grad_grads, grad" in run.stdout  # its reproduction
+    run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", "softmax")
+    assert run.returncode == 0, "the same bug is invisible to a first-order run: " + run.stdout[-3000:]
+
+
+def test_cli_order_2_skips_an_op_without_double_backward(tmp_path):
+    (tmp_path / "first_only.py").write_text("from reference.functional import relu, relu_backward\n")
+    run = _cli("--impl", "first_only", "--profile", "quick", "--ops", "relu", "--order", "2", pythonpath=tmp_path)
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "relu_double_backward missing" in run.stderr
 
 
 def test_cli_exits_2_when_the_impl_cannot_be_imported():

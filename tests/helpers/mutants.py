@@ -19,7 +19,8 @@ def assert_caught(name, mutant, subject=None):
     cases = crosscheck.cases_for("default", ops=gate["ops"], dtypes=gate["dtypes"])
     assert cases and set(gate["ops"]) <= set(OPS)
 
-    outcomes = [crosscheck.run_case(subject or mutant, case, SEED) for case in cases]
+    checks = crosscheck.Checks(order=gate.get("order", 1))  # a second-order bug needs the second order checked
+    outcomes = [crosscheck.run_case(subject or mutant, case, SEED, checks) for case in cases]
     failures = [o for o in outcomes if o.status == "failed"]
 
     assert not any(o.status == "skipped" for o in outcomes), f"{name}: the harness skipped ops the mutant has"

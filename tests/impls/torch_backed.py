@@ -436,3 +436,58 @@ def cross_entropy_backward(grad_output, input, target, reduction="mean"):
     arrays = dict(input=input, target=target)
     return _backward("cross_entropy", F.cross_entropy, grad_output, arrays, dict(reduction=reduction),
                      integer=("target",))
+
+
+def _double_backward(op: str, grad_grads, grad_output, arrays: dict, kwargs: dict):
+    """``(grad_grad_output, grad2_<array>, ...)``: torch's ``autograd.grad`` of the backward's gradients
+    (taken with ``create_graph=True``) against the cotangents ``grad_grads``; zeros where the
+    gradients do not depend on an argument, None where it is None or not differentiable."""
+    name = op + "_double_backward"
+    integer = ("target",) if op == "cross_entropy" else ()
+    _check_arrays(name, dict(grad_output=grad_output, **arrays), integer=integer)
+    if not isinstance(grad_grads, tuple) or len(grad_grads) != len(arrays):
+        raise TypeError(f"{name}: grad_grads must be a tuple of {len(arrays)} cotangents, got {grad_grads!r:.80}")
+    dtype = arrays["input"].dtype
+    tensors = [_tensor(a, requires_grad=True) for a in arrays.values()]
+    upstream = _tensor(grad_output, requires_grad=True)
+    differentiable = [t is not None and t.requires_grad for t in tensors]
+
+    def call():
+        out = getattr(F, op)(*tensors, **kwargs)
+        out = out[0] if isinstance(out, tuple) else out  # max pooling's indices have no gradient
+        wanted = [t for t, d in zip(tensors, differentiable) if d]
+        grads = torch.autograd.grad(out, wanted, upstream, create_graph=True, allow_unused=True)
+        cotangents = [_tensor(v) for v, d in zip(grad_grads, differentiable) if d]
+        pairs = [(g, v) for g, v in zip(grads, cotangents) if g is not None and g.requires_grad]
+        if not pairs:
+            return [None] * (1 + len(wanted))
+        return torch.autograd.grad([g for g, _ in pairs], [upstream, *wanted], [v for _, v in pairs], allow_unused=True)
+
+    second = iter(_torch(name, dict(grad_output=grad_output, **arrays), kwargs, call))
+    result = []
+    for a, d in zip((grad_output, *arrays.values()), (True, *differentiable)):
+        if not d:
+            result.append(None)
+            continue
+        g = next(second)
+        g = np.zeros_like(a) if g is None else g.detach().numpy()
+        result.append(_fresh(g, dtype, grad_output, *arrays.values(), *[v for v in grad_grads if v is not None]))
+    return tuple(result)
+
+
+def _double_backward_of(op: str, arrays: tuple):
+    def double_backward(grad_grads, grad_output, *args, **kwargs):
+        given = dict(zip(arrays, args))
+        return _double_backward(op, grad_grads, grad_output, given, kwargs)
+
+    double_backward.__name__ = double_backward.__qualname__ = op + "_double_backward"
+    double_backward.__doc__ = f"The vector-Jacobian product of :func:`{op}_backward` by ``torch.autograd.grad`` twice."
+    return double_backward
+
+
+for _op in [n for n in __all__ if not n.endswith("_backward")]:
+    _arrays = ("input", "weight", "bias") if _op.startswith(("conv", "linear")) else (
+        ("input", "target") if _op in ("mse_loss", "cross_entropy") else ("input",))
+    globals()[_op + "_double_backward"] = _double_backward_of(_op, _arrays)
+    __all__.append(_op + "_double_backward")
+del _op, _arrays
