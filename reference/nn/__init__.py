@@ -16,6 +16,9 @@ The layers: :class:`Conv1d`/``2d``/``3d``, :class:`ConvTranspose1d`/``2d``/``3d`
 :class:`Sigmoid`, :class:`Tanh`, :class:`Flatten`; the container :class:`Sequential`; the losses
 :class:`MSELoss` and :class:`CrossEntropyLoss`, whose ``forward(input, target)`` returns the loss
 and whose ``backward(grad_output=1.0)`` starts the chain rule, as ``loss.backward()`` does.
+Every layer also differentiates its last backward (``double_backward``, composing its op's
+``NAME_double_backward``), which :func:`input_gradient_penalty` uses to train with a penalty on
+the input gradient.
 A training step reads as in torch::
 
     net = Sequential(Conv2d(1, 4, 3, rng=0), ReLU(), Flatten(), Linear(4 * 6 * 6, 10, rng=1))
@@ -31,6 +34,7 @@ from .conv import PADDING_MODES, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTr
 from .dense import Flatten, Linear, ReLU, Sigmoid, Tanh
 from .loss import REDUCTIONS, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
+from .penalty import input_gradient_penalty
 from .pooling import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d
 
 __all__ = [
@@ -58,4 +62,5 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "input_gradient_penalty",
 ]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
+
 from .. import checks
 from .module import Module
 
@@ -62,6 +64,31 @@ class Sequential(Module):
         for module in reversed(list(self)):
             grad = module.backward(grad)
         return grad.copy() if not len(self) else grad
+
+    def double_backward(self, grad_grad_input):
+        """Differentiate the last backward (see :meth:`Module.double_backward`) through the chain.
+        The backward computed ``g_{i−1} = B_i(g_i, x_{i−1})``, so ``Φ = ⟨v, g_0⟩`` reaches
+
+        * each ``g_i`` in forward order: ``v_i = ∂Φ/∂g_i`` is child ``i``'s double backward of
+          ``v_{i−1}`` (``v_0 = v``), which also returns ``a_{i−1} = ∂Φ/∂x_{i−1}`` through ``B_i`` and
+          adds ``∂Φ/∂θ_i`` through ``B_i``;
+        * each activation ``x_i``, which also feeds the next forward: the ``a_i`` are carried back
+          by the first-order chain rule, ``c_{i−1} = f_i.backward(c_i) + a_{i−1}`` from ``c_n = 0``,
+          each child adding ``∂Φ/∂θ_i`` through ``f_i``.
+
+        Returns ``(v_n, c_0)``: ``∂Φ/∂g`` for this container's ``grad_output``, and ``∂Φ/∂x`` for its
+        input. Where the output feeds a loss, the loss's own curvature term is the caller's: a
+        backward of ``criterion.double_backward(v_n)`` (see :func:`reference.nn.input_gradient_penalty`).
+        """
+        children = list(self)
+        v, injected = grad_grad_input, []
+        for module in children:
+            v, a = module.double_backward(v)
+            injected.append(a)
+        c = np.zeros_like(v)
+        for module, a in zip(reversed(children), reversed(injected)):
+            c = module.backward(c) + a
+        return (v.copy(), c) if not children else (v, c)
 
     def __repr__(self):
         lines = [f"  ({name}): " + repr(module).replace("\n", "\n  ") for name, module in self._modules.items()]

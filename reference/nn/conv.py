@@ -11,7 +11,7 @@ from .. import checks
 from .. import functional as F
 from ..conv import resolve_padding
 from ..conv_transpose import check_arguments as _transposed_arguments
-from .module import Module, Parameter, functional_op, uniform
+from .module import Module, Parameter, functional_op, uniform, zero_cotangents
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -101,11 +101,28 @@ class _ConvNd(Module):
         (and ``∂E/∂b``) to ``weight.grad`` (and ``bias.grad``)."""
         _, conv_backward = self._conv()
         x, conv_input, args = self._saved()
-        grad_input, grad_weight, grad_bias = conv_backward(grad_output, conv_input, *args)
+        grad_input, grad_weight, grad_bias = conv_backward(self._keep_upstream(grad_output), conv_input, *args)
         if self.padding_mode != "zeros":
             (grad_input,) = F.pad_backward(grad_input, x, self._reversed_padding_repeated_twice, self.padding_mode)
         _accumulate(self, grad_weight, grad_bias)
         return grad_input
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """``(∂Φ/∂g, ∂Φ/∂x)`` of ``Φ = ⟨v, ∂E/∂x⟩`` (see :meth:`Module.double_backward`). With a padding
+        mode, ``∂E/∂x = pad_backward(c)``, ``c`` the convolution's input gradient: the cotangent of
+        ``c`` is ``pad(v)`` (pad's double backward: its forward, a linear map), and the convolution's
+        ``∂Φ/∂(padded input)`` reaches ``x`` through pad's backward."""
+        x, conv_input, args = self._saved()
+        v = grad_grad_input
+        if self.padding_mode != "zeros":
+            v = F.pad(v, self._reversed_padding_repeated_twice, self.padding_mode)
+        double = functional_op(f"conv{self.dims}d_double_backward")
+        grad_grad_output, grad2_input, grad2_weight, grad2_bias = double(
+            (v, *zero_cotangents(*args[:2])), self._last_upstream(), conv_input, *args)
+        _accumulate(self, grad2_weight, grad2_bias)
+        if self.padding_mode != "zeros":
+            (grad2_input,) = F.pad_backward(grad2_input, x, self._reversed_padding_repeated_twice, self.padding_mode)
+        return grad_grad_output, grad2_input
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -262,9 +279,18 @@ class _ConvTransposeNd(Module):
         """``∂E/∂y`` → ``∂E/∂x``; adds ``∂E/∂w`` (and ``∂E/∂b``) to the parameters' ``.grad``."""
         _, conv_transpose_backward = self._ops()
         x, args = self._saved()
-        grad_input, grad_weight, grad_bias = conv_transpose_backward(grad_output, x, *args)
+        grad_input, grad_weight, grad_bias = conv_transpose_backward(self._keep_upstream(grad_output), x, *args)
         _accumulate(self, grad_weight, grad_bias)
         return grad_input
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """``(∂Φ/∂g, ∂Φ/∂x)`` of ``Φ = ⟨v, ∂E/∂x⟩``; see :meth:`Module.double_backward`."""
+        x, args = self._saved()
+        double = functional_op(f"conv_transpose{self.dims}d_double_backward")
+        grad_grad_output, grad2_input, grad2_weight, grad2_bias = double(
+            (grad_grad_input, *zero_cotangents(*args[:2])), self._last_upstream(), x, *args)
+        _accumulate(self, grad2_weight, grad2_bias)
+        return grad_grad_output, grad2_input
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

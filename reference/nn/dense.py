@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .. import checks
-from .module import Module, Parameter, functional_op, uniform
+from .module import Module, Parameter, functional_op, uniform, zero_cotangents
 
 
 class Linear(Module):
@@ -42,11 +42,23 @@ class Linear(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, bias = self._saved()
-        grad_input, grad_weight, grad_bias = functional_op("linear_backward")(grad_output, x, self.weight.data, bias)
+        grad_input, grad_weight, grad_bias = functional_op("linear_backward")(
+            self._keep_upstream(grad_output), x, self.weight.data, bias)
         self.weight.accumulate(grad_weight)
         if self.bias is not None:
             self.bias.accumulate(grad_bias)
         return grad_input
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """``(∂Φ/∂g, ∂Φ/∂x)`` of ``Φ = ⟨v, ∂E/∂x⟩``; see :meth:`Module.double_backward`."""
+        x, bias = self._saved()
+        cotangents = (grad_grad_input, *zero_cotangents(self.weight.data, bias))
+        grad_grad_output, grad2_input, grad2_weight, grad2_bias = functional_op("linear_double_backward")(
+            cotangents, self._last_upstream(), x, self.weight.data, bias)
+        self.weight.accumulate(grad2_weight)
+        if self.bias is not None:
+            self.bias.accumulate(grad2_bias)
+        return grad_grad_output, grad2_input
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -64,8 +76,13 @@ class _Elementwise(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         (x,) = self._saved()
-        (grad_input,) = functional_op(self.fn + "_backward")(grad_output, x)
+        (grad_input,) = functional_op(self.fn + "_backward")(self._keep_upstream(grad_output), x)
         return grad_input
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """``(∂Φ/∂g, ∂Φ/∂x)`` of ``Φ = ⟨v, ∂E/∂x⟩``: ``v·f'(x)`` and ``g·v·f''(x)``."""
+        (x,) = self._saved()
+        return functional_op(self.fn + "_double_backward")((grad_grad_input,), self._last_upstream(), x)
 
 
 class ReLU(_Elementwise):
@@ -138,6 +155,11 @@ class Flatten(Module):
             raise ValueError(f"{type(self).__name__}.backward: grad_output must have the output's shape "
                              f"{out_shape}, got grad_output={got}")
         return grad_output.reshape(shape).copy()
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """The backward is a reshape, linear in ``g`` alone: ``(v`` reshaped like the output, ``0)``."""
+        shape, out_shape = self._saved()
+        return grad_grad_input.reshape(out_shape).copy(), np.zeros(shape, dtype=grad_grad_input.dtype)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

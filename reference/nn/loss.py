@@ -48,7 +48,19 @@ class _Loss(Module):
                 raise ValueError(f"{op}: with reduction='none' the loss is not a scalar; grad_output must be an "
                                  f"array of its shape, got grad_output={grad_output!r}")
             grad_output = np.asarray(grad_output, dtype=input.dtype)
+        self._keep_upstream(grad_output)
         return functional_op(self.fn + "_backward")(grad_output, input, target, reduction=self.reduction)[0]
+
+    def double_backward(self, grad_grad_input: np.ndarray) -> np.ndarray:
+        """``∂Φ/∂input`` for ``Φ = ⟨v, ∂E/∂input⟩``: the curvature of the loss applied to ``v`` (the
+        loss's upstream gradient is the constant it was given, so its cotangent is not returned).
+        Differentiable targets (mse_loss's) get a zero cotangent, as the penalty's ``Φ`` reads the
+        input's gradient alone."""
+        input, target = self._saved()
+        target_cotangent = np.zeros_like(target) if target.dtype.kind == "f" else None
+        _, grad2_input, _ = functional_op(self.fn + "_double_backward")(
+            (grad_grad_input, target_cotangent), self._last_upstream(), input, target, reduction=self.reduction)
+        return grad2_input
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"

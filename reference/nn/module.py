@@ -59,6 +59,14 @@ class Module:
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """Differentiate the last backward: given a cotangent ``v`` of the ``∂E/∂x`` it returned,
+        return ``(∂Φ/∂g, ∂Φ/∂x)`` for ``Φ = ⟨v, ∂E/∂x⟩`` (``g`` that backward's ``grad_output``, ``x`` the
+        last forward's input) and *add* ``∂Φ/∂θ`` to each parameter's ``.grad``. The parameter
+        gradients' own cotangents are zero: ``Φ`` is a function of the input gradient alone, as
+        in a gradient penalty. Each layer composes its op's ``NAME_double_backward``."""
+        raise NotImplementedError(f"{type(self).__name__} does not define double_backward")
+
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
@@ -121,11 +129,29 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward: there is nothing to differentiate")
         return saved
 
+    def _keep_upstream(self, grad_output):
+        """Keep the last backward's ``grad_output``: the double backward differentiates that backward."""
+        object.__setattr__(self, "_upstream", grad_output)
+        return grad_output
+
+    def _last_upstream(self):
+        upstream = getattr(self, "_upstream", None)
+        if upstream is None:
+            raise RuntimeError(f"{type(self).__name__}.double_backward called before backward: there is no backward "
+                               f"to differentiate")
+        return upstream
+
     def extra_repr(self) -> str:
         return ""
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def zero_cotangents(*parameters):
+    """Zeros for the parameter gradients' cotangents (None for an absent parameter): ``Φ`` does
+    not depend on them (see :meth:`Module.double_backward`)."""
+    return tuple(None if p is None else np.zeros_like(p) for p in parameters)
 
 
 def functional_op(name: str):

@@ -45,8 +45,14 @@ class _MaxPoolNd(Module):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``∂E/∂y`` (of the output, not the indices) → ``∂E/∂x``."""
         (x,) = self._saved()
-        (grad_input,) = functional_op(f"max_pool{self.dims}d_backward")(grad_output, x, *self._args())
+        (grad_input,) = functional_op(f"max_pool{self.dims}d_backward")(self._keep_upstream(grad_output), x, *self._args())
         return grad_input
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """``(v`` read at the selected entries, ``0)``: see :meth:`Module.double_backward`."""
+        (x,) = self._saved()
+        double = functional_op(f"max_pool{self.dims}d_double_backward")
+        return double((grad_grad_input,), self._last_upstream(), x, *self._args())
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -105,8 +111,14 @@ class _AvgPoolNd(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         (x,) = self._saved()
-        (grad_input,) = functional_op(f"avg_pool{self.dims}d_backward")(grad_output, x, *self._args())
+        (grad_input,) = functional_op(f"avg_pool{self.dims}d_backward")(self._keep_upstream(grad_output), x, *self._args())
         return grad_input
+
+    def double_backward(self, grad_grad_input: np.ndarray):
+        """``(`` the average pooling of ``v, 0)``: see :meth:`Module.double_backward`."""
+        (x,) = self._saved()
+        double = functional_op(f"avg_pool{self.dims}d_double_backward")
+        return double((grad_grad_input,), self._last_upstream(), x, *self._args())
 
     def extra_repr(self) -> str:
         text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
