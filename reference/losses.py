@@ -39,7 +39,7 @@ def _reduction(op: str, reduction) -> str:
     return reduction
 
 
-def _reduce(losses: np.ndarray, reduction: str, count) -> np.ndarray:
+def reduce_losses(losses: np.ndarray, reduction: str, count) -> np.ndarray:
     """``L``, ``Σ L`` or ``Σ L / count`` (NaN when ``count`` is 0), in ``losses``' dtype."""
     if reduction == "none":
         return np.asarray(losses)
@@ -49,7 +49,7 @@ def _reduce(losses: np.ndarray, reduction: str, count) -> np.ndarray:
     return np.asarray(total, dtype=losses.dtype)
 
 
-def _scale(grad: np.ndarray, reduction: str, count) -> np.ndarray:
+def upstream_scale(grad: np.ndarray, reduction: str, count) -> np.ndarray:
     """``∂E/∂L`` for every entry of ``L``: ``g``, or ``g / count`` for 'mean' (no entries when 0)."""
     if reduction == "mean" and count:
         return grad / count
@@ -110,7 +110,7 @@ def mse_loss(input, target, *, reduction="mean"):
     reduction, shape = mse_plan("mse_loss", input, target, reduction)
     warn_if_broadcast(input, target, shape)
     d = np.asarray(input - target)  # 0-d arithmetic gives a scalar: keep it an array
-    return _reduce(d * d, reduction, int(np.prod(shape)))
+    return reduce_losses(d * d, reduction, int(np.prod(shape)))
 
 
 @ieee
@@ -120,7 +120,7 @@ def mse_loss_backward(grad_output, input, target, *, reduction="mean"):
     op = "mse_loss_backward"
     reduction, shape = mse_plan(op, input, target, reduction)
     grad = checks.grad_output(op, grad_output, input, shape if reduction == "none" else ())
-    full = np.asarray(2 * (input - target) * _scale(grad, reduction, int(np.prod(shape))))
+    full = np.asarray(2 * (input - target) * upstream_scale(grad, reduction, int(np.prod(shape))))
     return sum_to(full, input.shape), np.asarray(-sum_to(full, target.shape))
 
 
@@ -208,7 +208,7 @@ def cross_entropy(input, target, *, reduction="mean"):
     else:
         picked = np.take_along_axis(logp, index, axis=dim).squeeze(dim)
         losses = np.where(kept, -picked, input.dtype.type(0))
-    return _reduce(losses.astype(input.dtype, copy=False), reduction, count)
+    return reduce_losses(losses.astype(input.dtype, copy=False), reduction, count)
 
 
 @ieee
@@ -220,7 +220,7 @@ def cross_entropy_backward(grad_output, input, target, *, reduction="mean"):
     loss_shape = input.shape[:dim] + input.shape[dim + 1:]
     grad = checks.grad_output(op, grad_output, input, loss_shape if reduction == "none" else ())
     logp, index, kept, count = _ce_terms(input, target, dim, probabilities)
-    scale = _scale(grad, reduction, count)  # g' per entry of L, or one g' for all
+    scale = upstream_scale(grad, reduction, count)  # g' per entry of L, or one g' for all
     if probabilities:
         scale = np.expand_dims(scale, dim) if reduction == "none" else scale
         g_logp = -scale * target

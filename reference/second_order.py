@@ -80,7 +80,7 @@ import numpy as np
 
 from . import checks
 from .activations import ieee, normalise_dim
-from .losses import IGNORE_INDEX, _reduce, _scale
+from .losses import IGNORE_INDEX, reduce_losses, upstream_scale
 
 BILINEAR = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "linear")
 LINEAR_MAPS = ("pad", "unfold", "fold", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -215,7 +215,7 @@ def _cross_entropy(ops, op, v, g, arrays, kwargs):
         np.put_along_axis(weights, np.expand_dims(np.where(kept, t, 0), dim), np.expand_dims(kept, dim).astype(x.dtype),
                           axis=dim)
         count = int(np.count_nonzero(kept))
-    scale = _scale(g, reduction, count)  # g' per entry of the loss, or one for all
+    scale = upstream_scale(g, reduction, count)  # g' per entry of the loss, or one for all
     scale = np.expand_dims(scale, dim) if reduction == "none" else scale
     d_logp = _log_softmax_jvp(ops, x, vx, dim)
     if probabilities:
@@ -223,7 +223,7 @@ def _cross_entropy(ops, op, v, g, arrays, kwargs):
     else:  # −dℓ at the target, an ignored entry exactly 0 as its loss is
         picked = np.take_along_axis(d_logp, np.expand_dims(np.where(kept, t, 0), dim), axis=dim).squeeze(dim)
         losses = np.where(kept, -picked, x.dtype.type(0))
-    grad_grad_output = _reduce(np.asarray(losses, dtype=x.dtype), reduction, count)
+    grad_grad_output = reduce_losses(np.asarray(losses, dtype=x.dtype), reduction, count)
     total = -scale * np.sum(weights, axis=dim, keepdims=True)  # ΣG, G = −g'·T
     grad2_input = ops["softmax_backward"](np.asarray(-total * vx), x, dim)[0]
     if not probabilities:

@@ -52,11 +52,11 @@ def selection(case, arrays, grad_output, truth, grads, run=torch_run):
     ]
 
 
-def _eps(case) -> float:
+def eps_of(case) -> float:
     return float(np.finfo(case.dtype).eps)
 
 
-def _wide(a):
+def wide(a):
     return None if a is None else np.asarray(a, dtype=np.float64)
 
 
@@ -68,7 +68,7 @@ def averaging(case, arrays, grad_output, truth, grads, run=torch_run):
     mag, mag_grads = _aux(case, arrays, grad_output, lambda _, a: np.abs(a), np.abs, run)
     kernel = case.kwargs["kernel_size"]
     volume = float(np.prod(kernel)) if isinstance(kernel, (tuple, list)) else float(kernel) ** int(case.op[-2])
-    eps = _eps(case)
+    eps = eps_of(case)
     return (volume + 2) * eps * np.abs(mag), [None if m is None else (volume + 2) * eps * np.abs(m) for m in mag_grads]
 
 
@@ -91,7 +91,7 @@ def adaptive_averaging(case, arrays, grad_output, truth, grads, run=torch_run):
         longest = int((-(-(i + 1) * L // O) - (i * L) // O).max())
         volume *= longest
         readers *= -(-O // L) + 1  # an entry lies in at most ⌈O/L⌉ + 1 windows of an axis
-    eps = _eps(case)
+    eps = eps_of(case)
     return (volume + 2) * eps * np.abs(mag), [None if m is None else (readers + 2) * eps * np.abs(m) for m in mag_grads]
 
 
@@ -101,12 +101,12 @@ def smooth_elementwise(case, arrays, grad_output, truth, grads):
     tanh to within 1 ulp, an add, a divide): ``8·eps·|y|`` leaves a factor 2. In the gradient, a
     relative error ``δ`` of ``y`` moves ``y(1 − y)`` by at most ``|y|·δ`` and ``1 − y²`` by ``2y²·δ``,
     so ``8·eps·(|∂E/∂x| + 2|g|·|y|)``. Subnormal results carry the dtype's smallest normal."""
-    eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
-    g, y = np.abs(_wide(grad_output)), np.abs(truth)
+    eps, tiny = eps_of(case), float(np.finfo(case.dtype).tiny)
+    g, y = np.abs(wide(grad_output)), np.abs(truth)
     return 8 * eps * y + tiny, [8 * eps * (np.abs(grads[0]) + 2 * g * y) + tiny]
 
 
-def _softmax_parts(x, dim):
+def softmax_parts(x, dim):
     """Per entry along ``dim``: ``|x − m|``, the probabilities ``p``, ``|log S|`` and the row's
     ``A = n + 3 + log n + Σ p·|x − m|`` (the relative error budget of ``S = Σ exp(x − m)``)."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -123,12 +123,12 @@ def _softmax_parts(x, dim):
 
 def softmax(case, arrays, grad_output, truth, grads):
     """``y_i = exp(x_i − m)/S``: ``x_i − m`` is off by ``u·|x_i − m|``, so ``exp`` by that much
-    relatively; ``S`` by ``u·A`` (``A`` per row, see ``_softmax_parts``; ``log n`` covers an
+    relatively; ``S`` by ``u·A`` (``A`` per row, see ``softmax_parts``; ``log n`` covers an
     implementation that divides through the log-sum-exp). Hence ``2·eps·(A + |x_i − m|)·y_i``.
     Backward ``∂E/∂x_i = y_i·(g_i − Σ_j g_j y_j)``: the relative errors of ``y`` scale both terms,
     the sum adds ``n·u``: ``4·eps·y_i·(A + n + |x_i − m|)·(|g_i| + 2·Σ_j |g_j| y_j (1 + |x_j − m|))``."""
-    dim, eps = case.kwargs["dim"], _eps(case)
-    gap, p, _, budget, _ = _softmax_parts(_wide(arrays[0]), dim)
+    dim, eps = case.kwargs["dim"], eps_of(case)
+    gap, p, _, budget, _ = softmax_parts(wide(arrays[0]), dim)
     tiny = float(np.finfo(case.dtype).tiny)  # results below it round to subnormals or zero
     with np.errstate(invalid="ignore"):
         out = 2 * eps * (budget + gap) * p + tiny
@@ -138,8 +138,8 @@ def softmax(case, arrays, grad_output, truth, grads):
 def softmax_grad_tolerance(x, dim, upstream, dtype) -> np.ndarray:
     """The bound of :func:`softmax`'s backward ``y ⊙ (g − ⟨g, y⟩)`` for the upstream gradient ``upstream``."""
     eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
-    gap, p, _, budget, n = _softmax_parts(_wide(x), dim)
-    g = np.abs(_wide(upstream))
+    gap, p, _, budget, n = softmax_parts(wide(x), dim)
+    g = np.abs(wide(upstream))
     with np.errstate(invalid="ignore"):
         weighted = np.sum(np.where(p > 0, g * p * (1 + gap), 0.0), axis=dim, keepdims=True)
         return 4 * eps * p * (budget + n + gap) * (g + 2 * weighted) + tiny
@@ -149,16 +149,16 @@ def log_softmax(case, arrays, grad_output, truth, grads):
     """``y_i = x_i − m − log S``: ``2·eps·(|x_i − m| + |log S| + A + |y_i|)``. Backward
     ``∂E/∂x_i = g_i − p_i·Σ_j g_j`` with ``p = exp(y)`` relatively off by ``y``'s absolute error:
     ``2·eps·(|g_i| + p_i·Σ_j |g_j|·(n + 2 + |x_i − m| + |log S| + A))``."""
-    dim, eps = case.kwargs["dim"], _eps(case)
-    gap, p, log_total, budget, n = _softmax_parts(_wide(arrays[0]), dim)
-    g = np.abs(_wide(grad_output))
+    dim, eps = case.kwargs["dim"], eps_of(case)
+    gap, p, log_total, budget, n = softmax_parts(wide(arrays[0]), dim)
+    g = np.abs(wide(grad_output))
     with np.errstate(invalid="ignore"):
         spread = np.sum(g, axis=dim, keepdims=True) * (n + 2 + gap + log_total + budget)
         tiny = float(np.finfo(case.dtype).tiny)
         return 2 * eps * (gap + log_total + budget + np.abs(truth)), [2 * eps * (g + p * spread) + tiny]
 
 
-def _sum_to(a: np.ndarray, shape) -> np.ndarray:
+def sum_to(a: np.ndarray, shape) -> np.ndarray:
     """The adjoint of broadcasting ``shape`` to ``a.shape``: a sum over the broadcast axes."""
     lead = a.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
@@ -172,8 +172,8 @@ def mse_loss(case, arrays, grad_output, truth, grads):
     themselves, relatively. An argument broadcast to ``k`` times its size collects ``k`` of those
     terms in a sum, whose ``k − 1`` additions add ``(k − 1)·eps`` of ``Σ|terms|``: ``(k + 3)·eps·Σ|terms|``,
     ``Σ|terms| = Σ |2·d·g|`` (over N) measured in float64 (for ``k = 1`` that is ``4·eps·|∂E/∂a|``)."""
-    eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
-    x, t = _wide(arrays[0]), _wide(arrays[1])
+    eps, tiny = eps_of(case), float(np.finfo(case.dtype).tiny)
+    x, t = wide(arrays[0]), wide(arrays[1])
     shape = np.broadcast_shapes(np.shape(x), np.shape(t))
     size = int(np.prod(shape))
     reduction = case.kwargs.get("reduction", "mean")
@@ -188,9 +188,9 @@ def mse_loss(case, arrays, grad_output, truth, grads):
             grad_tols.append(None if gr is None else 4 * eps * np.abs(gr) + tiny)
             continue
         with np.errstate(invalid="ignore", over="ignore"):
-            upstream = np.abs(_wide(grad_output)) / (size if reduction == "mean" else 1)
+            upstream = np.abs(wide(grad_output)) / (size if reduction == "mean" else 1)
             terms = 2 * np.abs(np.broadcast_to(x, shape) - np.broadcast_to(t, shape)) * upstream
-        grad_tols.append((k + 3) * eps * _sum_to(terms, np.shape(a)) + tiny)
+        grad_tols.append((k + 3) * eps * sum_to(terms, np.shape(a)) + tiny)
     return out, grad_tols
 
 
@@ -205,19 +205,19 @@ def cross_entropy(case, arrays, grad_output, truth, grads):
     ignored (torch's default ``ignore_index``): its loss is exactly 0, its row of the gradient
     exactly 0, and N counts the targets kept. Class probabilities (a float target, beyond the
     contract): :func:`_probability_targets`."""
-    x, target = _wide(arrays[0]), np.asarray(arrays[1])
+    x, target = wide(arrays[0]), np.asarray(arrays[1])
     dim = 0 if x.ndim == 1 else 1
     if target.dtype.kind == "f":
         return _probability_targets(case, x, target, grad_output, dim)
-    eps = _eps(case)
-    gap, p, log_total, budget, n = _softmax_parts(x, dim)
+    eps = eps_of(case)
+    gap, p, log_total, budget, n = softmax_parts(x, dim)
     kept = target != IGNORE_INDEX
     at_target = np.expand_dims(np.where(kept, target, 0), dim)
     picked = np.take_along_axis(gap + log_total + budget, at_target, dim).squeeze(dim)
     per_sample = np.where(kept, 2 * eps * (picked + np.abs(np.take_along_axis(
         np.log(np.maximum(p, np.finfo(np.float64).tiny)), at_target, dim).squeeze(dim))), 0.0)
     reduction = case.kwargs.get("reduction", "mean")
-    g = np.abs(_wide(grad_output))
+    g = np.abs(wide(grad_output))
     count = max(int(kept.sum()), 1)
     if reduction == "none":
         out, scale = per_sample, np.expand_dims(g * kept, dim)
@@ -240,8 +240,8 @@ def _probability_targets(case, x, target, grad_output, dim):
     ``∂E/∂x = G − p·ΣG``, ``G = −g'·t``, within ``2·eps·(2|G| + p·Σ_c|G_c|·(C + 2 + |x − m| + |log S| +
     A))``; and ``∂E/∂t = −g'·ℓ`` within ``|g'|·tol(ℓ) + 2·eps·|g'·ℓ|``. Non-finite terms (an ``x`` of
     −inf has ``p = 0`` exactly) count as 0; the entries they make NaN or infinite are compared exactly."""
-    eps, tiny = _eps(case), float(np.finfo(case.dtype).tiny)
-    gap, p, log_total, budget, n = _softmax_parts(x, dim)
+    eps, tiny = eps_of(case), float(np.finfo(case.dtype).tiny)
+    gap, p, log_total, budget, n = softmax_parts(x, dim)
     with np.errstate(invalid="ignore", over="ignore"):
         finite_gap = np.where(np.isfinite(gap), gap, 0.0)
         ell = np.where(np.isfinite(gap + log_total), gap + log_total, 0.0)  # |ℓ| = |x − m| + log S
@@ -253,10 +253,10 @@ def _probability_targets(case, x, target, grad_output, dim):
         reduction = case.kwargs.get("reduction", "mean")
         divisor = count if reduction == "mean" and count else 1
         if reduction == "none":
-            out, scale = entry, np.expand_dims(np.abs(_wide(grad_output)), dim)
+            out, scale = entry, np.expand_dims(np.abs(wide(grad_output)), dim)
         else:
             out = (np.sum(entry) + (entry.size + 2) * eps * np.sum(terms)) / divisor
-            scale = np.abs(_wide(grad_output)) / divisor
+            scale = np.abs(wide(grad_output)) / divisor
         G = scale * weights
         gx = 2 * eps * (2 * G + p * np.sum(G, axis=dim, keepdims=True) * (n + 2 + finite_gap + log_total + budget))
         gt = scale * ell_tol + 2 * eps * scale * ell

@@ -144,7 +144,7 @@ def _compare_all(spec, functions, case, arrays, pristine, seed, outcome, checks)
     failure = _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks)
     if failure or checks.order == 1:
         return failure
-    return second_order.compare(spec, double_backward, case, arrays, pristine, truth, seed, outcome, checks)
+    return _compare_second_order(spec, double_backward, case, arrays, pristine, truth, seed, outcome, checks)
 
 
 def _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads, outcome, checks):
@@ -172,6 +172,43 @@ def _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads,
             return Failure(quantity, "shares memory with grad_output or an input; it must be a new array")
     if checks.mutation and not np.array_equal(grad_output, grad_copy, equal_nan=True):
         return Failure("grad_output", "modified in place by the backward")
+    return None
+
+
+def _compare_second_order(spec, double_backward, case, arrays, pristine, first_truth, seed, outcome, checks):
+    """Check ``NAME_double_backward`` on a case whose first order passed (:mod:`.second_order`)."""
+    grad_output = first_truth.grad_output.astype(case.dtype)
+    v = second_order.cotangents(case, first_truth.grads, seed)
+    kept = (grad_output.copy(), [None if c is None else c.copy() for c in v])
+    results, failure = attempt(second_order.QUANTITY, double_backward, v, grad_output, *arrays, **case.kwargs)
+    failure = failure or (checks.mutation and unmodified(spec.arrays, arrays, pristine)) or None
+    if failure:
+        return failure
+    names = second_order.quantities(spec)
+    if not isinstance(results, tuple) or len(results) != len(names):
+        got = type(results).__name__ + (f" of {len(results)} entries" if isinstance(results, (tuple, list)) else "")
+        return Failure(second_order.QUANTITY, f"{case.op}_double_backward must return a tuple of {len(names)} entries "
+                                 f"({', '.join(names)}), got {got}")
+    truth = second_order.torch_run(case, pristine, first_truth.grad_output, v)
+    tols = second_order.BOUNDS[case.op](case, pristine, first_truth.grad_output, v, first_truth, truth)
+    dtype = case.dtype if checks.dtype else None
+    for name, got, want, tol in zip(names, results, truth, tols):
+        if want is None:
+            if got is not None:
+                return Failure(name, f"must be None (no gradient), got {type(got).__name__}")
+            continue
+        failure = compare_quantity(name, got, want, tol, dtype, outcome)
+        if failure:
+            return failure
+        inputs = (grad_output, *arrays, *v)
+        if checks.aliasing and any(other is not None and np.shares_memory(got, other) for other in inputs):
+            return Failure(name, "shares memory with an argument or a cotangent; it must be a new array")
+    if checks.mutation:
+        if not np.array_equal(grad_output, kept[0], equal_nan=True):
+            return Failure("grad_output", "modified in place by the double backward")
+        for i, (c, before) in enumerate(zip(v, kept[1])):
+            if c is not None and not np.array_equal(c, before, equal_nan=True):
+                return Failure("grad_grads", f"grad_grads[{i}] modified in place by the double backward")
     return None
 
 

@@ -1,6 +1,6 @@
 """Second order (``--order 2``): the vector-Jacobian product of each op's backward, against torch.
 
-After the first-order checks pass, the implementation's
+After the first-order checks pass, :func:`crosscheck.checking.compare.run_case` calls the implementation's
 
     NAME_double_backward(grad_grads, grad_output, *arrays, **kwargs)
         -> (grad_grad_output, grad2_<array>, ...)
@@ -37,7 +37,6 @@ import numpy as np
 
 from ..oracle import torch_double_backward
 from . import bounds as first
-from .outcome import Failure
 from .tolerance import tolerance
 
 QUANTITY = "second order"
@@ -99,8 +98,8 @@ def sigmoid_tanh(case, arrays, grad_output, v, first_truth, truth):
     products, ``|Δh| ≤ |v·g|·(16·eps·|y| + 3·eps·|1 − 2y|)`` (sigmoid), ``|Δh| ≤ 16·eps·|v·g·y| + 3·eps·|h|``
     (tanh). ``h·f'`` is then within the first-order bound for upstream ``h``, ``8·eps·(|r| + 2|h|·|y|)``,
     plus ``|Δh|·|f'|``."""
-    eps, tiny = first._eps(case), float(np.finfo(case.dtype).tiny)
-    y, g, vx = first_truth.output, np.abs(first._wide(grad_output)), np.abs(first._wide(v[0]))
+    eps, tiny = first.eps_of(case), float(np.finfo(case.dtype).tiny)
+    y, g, vx = first_truth.output, np.abs(first.wide(grad_output)), np.abs(first.wide(v[0]))
     _, (grad_tol,) = first.smooth_elementwise(case, arrays, v[0], y, [truth[0]])
     with np.errstate(invalid="ignore", over="ignore"):
         if case.op == "sigmoid":
@@ -125,10 +124,10 @@ def softmax(case, arrays, grad_output, v, first_truth, truth):
     ``|Δh| ≤ 2·eps·(A + n)·(|v|·W(g) + |g|·W(v)) + 4·eps·H``, ``H = |v|·(|g| + |⟨g, y⟩|) + |g|·|⟨v, y⟩|``
     (``≥ |h|``). ``J ĥ`` is within the first-order bound for upstream ``H``, and ``J·Δh`` adds
     ``y ⊙ (|Δh| + ⟨|Δh|, y⟩)``."""
-    dim, eps = case.kwargs["dim"], first._eps(case)
+    dim, eps = case.kwargs["dim"], first.eps_of(case)
     x = arrays[0]
-    gap, y, _, budget, n = first._softmax_parts(first._wide(x), dim)
-    g, vx = first._wide(grad_output), first._wide(v[0])
+    gap, y, _, budget, n = first.softmax_parts(first.wide(x), dim)
+    g, vx = first.wide(grad_output), first.wide(v[0])
     with np.errstate(invalid="ignore", over="ignore"):
         def weight(a):
             return _along(np.where(y > 0, np.abs(a) * y * (1 + gap), 0.0), dim)
@@ -142,7 +141,7 @@ def softmax(case, arrays, grad_output, v, first_truth, truth):
 def _probability_error(x, dim, eps):
     """Per entry, ``p = exp(ℓ)`` and a bound on its relative error: ``ℓ``'s absolute error (the
     forward bound of log_softmax, ``2·eps·(|x − m| + |log S| + A + |ℓ|)``) plus the rounding of ``exp``."""
-    gap, p, log_total, budget, n = first._softmax_parts(x, dim)
+    gap, p, log_total, budget, n = first.softmax_parts(x, dim)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         ell = np.log(np.maximum(p, np.finfo(np.float64).tiny))
         relative = np.where(p > 0, 2 * eps * (gap + log_total + budget + np.abs(ell)) + eps, 0.0)
@@ -161,8 +160,8 @@ def log_softmax(case, arrays, grad_output, v, first_truth, truth):
     ``∂Φ/∂x = J_softmax w`` with ``w = −Σg·v``: ``Σg`` is within ``n·eps·Σ|g|``, and ``w`` within
     ``(n + 1)·eps·Σ|g|·|v|``; so the softmax gradient bound for upstream ``Σ|g|·|v|`` plus
     ``p ⊙ (|Δw| + ⟨|Δw|, p⟩)``."""
-    dim, eps, tiny = case.kwargs["dim"], first._eps(case), float(np.finfo(case.dtype).tiny)
-    x, g, vx = first._wide(arrays[0]), first._wide(grad_output), first._wide(v[0])
+    dim, eps, tiny = case.kwargs["dim"], first.eps_of(case), float(np.finfo(case.dtype).tiny)
+    x, g, vx = first.wide(arrays[0]), first.wide(grad_output), first.wide(v[0])
     p, relative, n = _probability_error(x, dim, eps)
     upstream = _along(np.abs(g), dim) * np.abs(vx)
     w_error = (n + 1) * eps * upstream
@@ -178,8 +177,8 @@ def mse_loss(case, arrays, grad_output, v, first_truth, truth):
     ``∂Φ/∂t`` its negative: the first-order terms with ``v_x − v_t`` in place of ``d``, so per entry
     within ``4·eps·|2g'|·(|v_x| + |v_t|)``, and ``(k + 3)·eps`` of it summed where an argument was broadcast
     ``k``-fold (as the first-order bound)."""
-    eps, tiny = first._eps(case), float(np.finfo(case.dtype).tiny)
-    x, t, vx, vt = (first._wide(a) for a in (*arrays, *v))
+    eps, tiny = first.eps_of(case), float(np.finfo(case.dtype).tiny)
+    x, t, vx, vt = (first.wide(a) for a in (*arrays, *v))
     shape = np.broadcast_shapes(np.shape(x), np.shape(t))
     size = int(np.prod(shape))
     reduction = case.kwargs.get("reduction", "mean")
@@ -190,12 +189,12 @@ def mse_loss(case, arrays, grad_output, v, first_truth, truth):
             head = 4 * eps * terms + tiny
         else:
             head = np.asarray((size + 4) * eps * np.sum(terms) / (size if reduction == "mean" and size else 1) + tiny)
-        upstream = np.abs(first._wide(grad_output)) / (size if reduction == "mean" and size else 1)
+        upstream = np.abs(first.wide(grad_output)) / (size if reduction == "mean" and size else 1)
         spread = 2 * upstream * (np.abs(np.broadcast_to(vx, shape)) + np.abs(np.broadcast_to(vt, shape)))
     tols = [head]
     for a in (x, t):
         k = size // max(np.size(a), 1)
-        tols.append((max(k, 1) + 3) * eps * first._sum_to(spread, np.shape(a)) + tiny)
+        tols.append((max(k, 1) + 3) * eps * first.sum_to(spread, np.shape(a)) + tiny)
     return tols
 
 
@@ -205,12 +204,12 @@ def cross_entropy(case, arrays, grad_output, v, first_truth, truth):
     ``(N + 2)·eps·Σ_n (|v_x[t_n]| + ⟨|v_x|, p⟩)`` (over N). ``∂Φ/∂x = J_softmax (s·v_x)`` per row, ``s = g'``
     (0 where ignored): the softmax gradient bound for upstream ``|s·v_x|``, plus the rounding of
     ``s·v_x``, ``eps·p ⊙ (|s·v_x| + ⟨|s·v_x|, p⟩)``. Class probabilities are beyond the contract."""
-    x, target = first._wide(arrays[0]), np.asarray(arrays[1])
+    x, target = first.wide(arrays[0]), np.asarray(arrays[1])
     if target.dtype.kind == "f":
         raise NotImplementedError("second-order bounds of cross_entropy with class probabilities (beyond the contract)")
     dim = 0 if x.ndim == 1 else 1
-    eps, tiny = first._eps(case), float(np.finfo(case.dtype).tiny)
-    vx = first._wide(v[0])
+    eps, tiny = first.eps_of(case), float(np.finfo(case.dtype).tiny)
+    vx = first.wide(v[0])
     p, relative, n = _probability_error(x, dim, eps)
     kept = target != first.IGNORE_INDEX
     at = np.expand_dims(np.where(kept, target, 0), dim)
@@ -220,7 +219,7 @@ def cross_entropy(case, arrays, grad_output, v, first_truth, truth):
                      + _along(np.where(p > 0, np.abs(vx) * p, 0.0), dim).squeeze(dim))
     error, magnitude = np.where(kept, error, 0.0), np.where(kept, magnitude, 0.0)
     reduction = case.kwargs.get("reduction", "mean")
-    g = np.abs(first._wide(grad_output))
+    g = np.abs(first.wide(grad_output))
     count = max(int(kept.sum()), 1)
     if reduction == "none":
         head, scale = error + tiny, np.expand_dims(g * kept, dim)
@@ -243,42 +242,3 @@ BOUNDS = {
     "mse_loss": mse_loss, "cross_entropy": cross_entropy,
 }
 """The second-order bound of each op: op name -> bound function."""
-
-
-def compare(spec, double_backward, case, arrays, pristine, first_truth, seed, outcome, checks):
-    """Check ``double_backward`` on one case whose first order has passed: a Failure, or None."""
-    from .compare import attempt, compare_quantity, unmodified  # the one comparison routine's parts
-
-    grad_output = first_truth.grad_output.astype(case.dtype)
-    v = cotangents(case, first_truth.grads, seed)
-    kept = (grad_output.copy(), [None if c is None else c.copy() for c in v])
-    results, failure = attempt(QUANTITY, double_backward, v, grad_output, *arrays, **case.kwargs)
-    failure = failure or (checks.mutation and unmodified(spec.arrays, arrays, pristine)) or None
-    if failure:
-        return failure
-    names = quantities(spec)
-    if not isinstance(results, tuple) or len(results) != len(names):
-        got = type(results).__name__ + (f" of {len(results)} entries" if isinstance(results, (tuple, list)) else "")
-        return Failure(QUANTITY, f"{case.op}_double_backward must return a tuple of {len(names)} entries "
-                                 f"({', '.join(names)}), got {got}")
-    truth = torch_run(case, pristine, first_truth.grad_output, v)
-    tols = BOUNDS[case.op](case, pristine, first_truth.grad_output, v, first_truth, truth)
-    dtype = case.dtype if checks.dtype else None
-    for name, got, want, tol in zip(names, results, truth, tols):
-        if want is None:
-            if got is not None:
-                return Failure(name, f"must be None (no gradient), got {type(got).__name__}")
-            continue
-        failure = compare_quantity(name, got, want, tol, dtype, outcome)
-        if failure:
-            return failure
-        inputs = (grad_output, *arrays, *v)
-        if checks.aliasing and any(other is not None and np.shares_memory(got, other) for other in inputs):
-            return Failure(name, "shares memory with an argument or a cotangent; it must be a new array")
-    if checks.mutation:
-        if not np.array_equal(grad_output, kept[0], equal_nan=True):
-            return Failure("grad_output", "modified in place by the double backward")
-        for i, (c, before) in enumerate(zip(v, kept[1])):
-            if c is not None and not np.array_equal(c, before, equal_nan=True):
-                return Failure("grad_grads", f"grad_grads[{i}] modified in place by the double backward")
-    return None
