@@ -103,6 +103,6 @@ def test_unread_inputs_get_exactly_zero_gradient(rng):
 
 
 def test_both_tiers_export_exactly_the_contracts_ops():
-    contract = {name for op in OPS for name in (op, op + "_backward")}
+    contract = {name for op in OPS for name in (op, op + "_backward", op + "_double_backward")}
     assert set(F.__all__) == contract
     assert all(callable(getattr(D, name)) for name in contract)
