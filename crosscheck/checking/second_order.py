@@ -97,7 +97,10 @@ def sigmoid_tanh(case, arrays, grad_output, v, first_truth, truth):
     (the forward's bound), so ``1 − 2y`` is within ``16·eps·|y| + eps·|1 − 2y|`` and, with two
     products, ``|Δh| ≤ |v·g|·(16·eps·|y| + 3·eps·|1 − 2y|)`` (sigmoid), ``|Δh| ≤ 16·eps·|v·g·y| + 3·eps·|h|``
     (tanh). ``h·f'`` is then within the first-order bound for upstream ``h``, ``8·eps·(|r| + 2|h|·|y|)``,
-    plus ``|Δh|·|f'|``."""
+    plus ``|Δh|·|f'|``. The curvature factor may also be formed as a difference of the backward's
+    own factors, ``(1 − y) − y`` or ``(1 − y) − (1 + y)`` (as JAX differentiates ``g·(1 + y)·(1 − y)``):
+    that difference is within ``eps`` of its terms' magnitudes ``|1 − y| + |y|`` or ``|1 − y| + |1 + y|``,
+    not of itself, which adds ``8·eps·|v·g|·|f'|·`` those magnitudes."""
     eps, tiny = first.eps_of(case), float(np.finfo(case.dtype).tiny)
     y, g, vx = first_truth.output, np.abs(first.wide(grad_output)), np.abs(first.wide(v[0]))
     _, (grad_tol,) = first.smooth_elementwise(case, arrays, v[0], y, [truth[0]])
@@ -105,10 +108,12 @@ def sigmoid_tanh(case, arrays, grad_output, v, first_truth, truth):
         if case.op == "sigmoid":
             slope, h = np.abs(y * (1 - y)), vx * g * np.abs(1 - 2 * y)
             h_error = vx * g * (16 * eps * np.abs(y) + 3 * eps * np.abs(1 - 2 * y))
+            factors = np.abs(1 - y) + np.abs(y)
         else:
             slope, h = np.abs(1 - y * y), 2 * vx * g * np.abs(y)
             h_error = 8 * eps * h + 3 * eps * h
-        second = 8 * eps * (np.abs(truth[1]) + 2 * h * np.abs(y)) + h_error * slope + tiny
+            factors = np.abs(1 - y) + np.abs(1 + y)
+        second = 8 * eps * (np.abs(truth[1]) + 2 * h * np.abs(y) + vx * g * slope * factors) + h_error * slope + tiny
     return [grad_tol, second]
 
 

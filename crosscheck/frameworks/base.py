@@ -17,6 +17,10 @@ between frameworks is these, and a :class:`Framework` is exactly them:
 * ``synchronise(arrays, natives)``: after a call, make what the implementation did to its
   native inputs visible in the NumPy ``arrays`` (needed only where ``to_native`` copies, as on
   a GPU);
+* ``vjp2(fn, backward, natives, kwargs, grad_output, grad_grads)`` (optional, for ``--order 2``):
+  ``[∂Φ/∂grad_output, ∂Φ/∂a₁, …]`` for ``Φ = Σᵢ ⟨grad_grads[i], grads[i]⟩``, ``grads`` the module's
+  ``backward`` (its ``NAME_backward``, or None: the framework's own gradients of ``fn``),
+  differentiated by the framework; a framework without it checks the first order only;
 * ``rejections``: the exception types that mean "this call is refused";
 * ``call(fn, natives, kwargs)``: how a call is made (where an adapter compiles it first).
 
@@ -48,6 +52,14 @@ class Framework:
     def vjp(self, fn, natives: list, kwargs: dict, grad_output) -> list:
         raise NotImplementedError(f"{type(self).__name__}.vjp")
 
+    def vjp2(self, fn, backward, natives: list, kwargs: dict, grad_output, grad_grads: list) -> list:
+        raise NotImplementedError(f"{type(self).__name__}.vjp2")
+
+    @property
+    def second_order(self) -> bool:
+        """Whether the framework differentiates a backward (it overrides :meth:`vjp2`)."""
+        return type(self).vjp2 is not Framework.vjp2
+
     def call(self, fn, natives: list, kwargs: dict):
         """``fn(*natives, **kwargs)``; an adapter may compile it first (``jax.jit``, say)."""
         return fn(*natives, **kwargs)
@@ -64,8 +76,9 @@ def adapt(module, framework: Framework, name: str = "", named: str = "") -> Subj
     """``module``'s ops, written in ``framework``, as a Subject of the NumPy contract.
 
     ``NAME_backward``, where the module has one, is called with native arrays and must return
-    native gradients; where it has none, the gradients come from ``framework.vjp``. ``named``
-    is how the framework was named (``--framework``), for the reproduction snippets."""
+    native gradients; where it has none, the gradients come from ``framework.vjp``. Likewise
+    ``NAME_double_backward``: the module's own, else ``framework.vjp2`` where the framework has
+    one. ``named`` is how the framework was named (``--framework``), for the reproduction snippets."""
     ops = SimpleNamespace()
     for op in OPS:
         fn = getattr(module, op, None)
@@ -74,6 +87,9 @@ def adapt(module, framework: Framework, name: str = "", named: str = "") -> Subj
         setattr(ops, op, _forward(framework, fn, op))
         explicit = getattr(module, op + "_backward", None)
         setattr(ops, op + "_backward", _backward(framework, fn, explicit, op))
+        double = getattr(module, op + "_double_backward", None)
+        if double is not None or framework.second_order:
+            setattr(ops, op + "_double_backward", _double_backward(framework, fn, explicit, double, op))
     support = Support.parse(getattr(module, "CROSSCHECK_SUPPORT", None))
     return Subject(ops, name or getattr(module, "__name__", ""), framework.rejections, support,
                    named or framework.name, framework.describe())
@@ -126,3 +142,24 @@ def _backward(framework: Framework, fn, explicit, op: str):
         return tuple(None if g is None else framework.to_numpy(g, "grad_" + n) for g, n in zip(grads, names))
 
     return backward
+
+
+def _double_backward(framework: Framework, fn, backward, explicit, op: str):
+    names = ("grad_grad_output",) + tuple("grad2_" + a for a in OPS[op].arrays)
+
+    def double_backward(grad_grads, grad_output, *arrays, **kwargs):
+        natives = natives_of(framework, arrays)
+        upstream = framework.to_native(grad_output)
+        cotangents = natives_of(framework, grad_grads)
+        try:
+            if explicit is not None:
+                results = framework.call(explicit, [tuple(cotangents), upstream, *natives], kwargs)
+            else:
+                results = tuple(framework.vjp2(_first_output(fn), backward, natives, kwargs, upstream, cotangents))
+        finally:
+            framework.synchronise([grad_output, *arrays], [upstream, *natives])
+        if not isinstance(results, tuple):
+            return results  # the checking reports what came back instead of a tuple
+        return tuple(None if r is None else framework.to_numpy(r, n) for r, n in zip(results, names))
+
+    return double_backward

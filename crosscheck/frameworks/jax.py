@@ -6,6 +6,9 @@
   and aliasing checks cannot fail; results come back as NumPy copies.
 * Backward: the module's ``NAME_backward`` where it has one, else ``jax.vjp`` of the forward
   with respect to its float arguments.
+* Second order (``--order 2``): the module's ``NAME_double_backward`` where it has one, else
+  ``jax.vjp`` of the gradients (the module's ``NAME_backward``, or ``jax.vjp`` of the forward) with
+  respect to the upstream gradient and the float arguments.
 * Compilation: the forward runs as the module wrote it (eagerly, each primitive compiled once
   per shape and dtype and cached by JAX); a module that wants ``jax.jit`` applies it itself.
   ``jit=True`` (``--framework jax-jit``) wraps each call in ``jax.jit`` with the keyword arguments static (a list
@@ -67,6 +70,23 @@ class Jax(Framework):
             raise Violation("output", f"must be a jax.Array, got {type(out).__name__}")
         grads = dict(zip(wrt, pullback(grad_output)))
         return [grads.get(i) for i in range(len(natives))]
+
+    def vjp2(self, fn, backward, natives, kwargs, grad_output, grad_grads):
+        wrt = [i for i, x in enumerate(natives) if x is not None and jnp.issubdtype(x.dtype, jnp.floating)]
+
+        def gradients(upstream, *differentiable):
+            args = list(natives)
+            for i, x in zip(wrt, differentiable):
+                args[i] = x
+            if backward is None:
+                return tuple(g for g in self.vjp(fn, args, kwargs, upstream) if g is not None)
+            found = self.call(backward, [upstream, *args], kwargs)
+            return tuple(found[i] for i in wrt)
+
+        _, pullback = jax.vjp(gradients, grad_output, *(natives[i] for i in wrt))
+        second = pullback(tuple(grad_grads[i] for i in wrt))
+        found = dict(zip(wrt, second[1:]))
+        return [second[0]] + [found.get(i) for i in range(len(natives))]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,6 +12,11 @@ or plain ``torch.nn.functional`` (``--impl torch.nn.functional``, which passes e
   saying so (a kernel outside autograd needs a ``torch.autograd.Function``, or
   ``--forward-only``). A gradient that autograd passes through as ``grad_output`` itself is
   copied (see :func:`_own`).
+* Second order (``--order 2``): the module's ``NAME_double_backward`` where it has one, else
+  ``torch.autograd.grad`` of the gradients (the module's ``NAME_backward``, or autograd's own taken
+  with ``create_graph=True``) against the cotangents. A gradient that does not require grad (a
+  kernel outside autograd) fails, saying so, and so does an ``autograd.Function`` whose backward
+  is marked ``once_differentiable`` (autograd would give zeros through it, not an error).
 * Rejections: ``ValueError``, ``TypeError``, ``RuntimeError``, ``IndexError`` and
   ``NotImplementedError``, the types torch itself raises on the calls it refuses.
 """
@@ -66,6 +71,35 @@ class Torch(Framework):
                                          "it: wrap the kernel in a torch.autograd.Function, or use --forward-only")
         grads = iter(torch.autograd.grad(out, wanted, grad_output, allow_unused=True, materialize_grads=True))
         return [_own(next(grads), grad_output) if t is not None and t.requires_grad else None for t in leaves]
+
+    def vjp2(self, fn, backward, natives, kwargs, grad_output, grad_grads):
+        leaves = [None if t is None else t.detach().requires_grad_() if t.is_floating_point() else t for t in natives]
+        upstream = grad_output.detach().requires_grad_()
+        wanted = [t for t in leaves if t is not None and t.requires_grad]
+        if backward is None:
+            out = fn(*leaves, **kwargs)
+            if not isinstance(out, torch.Tensor) or not out.requires_grad:
+                raise Violation("gradients", "the output does not require grad, so torch.autograd cannot differentiate it")
+            found = iter(torch.autograd.grad(out, wanted, upstream, create_graph=True, allow_unused=True,
+                                             materialize_grads=True))
+            grads = [next(found) if t is not None and t.requires_grad else None for t in leaves]
+        else:
+            grads = list(backward(upstream, *leaves, **kwargs))
+        pairs = [(g, v) for g, v in zip(grads, grad_grads) if g is not None and v is not None]
+        for g, _ in pairs:
+            if not isinstance(g, torch.Tensor) or not g.requires_grad:
+                raise Violation("second order", "a gradient of the backward does not require grad, so torch.autograd "
+                                                "cannot differentiate the backward: write it in differentiable torch "
+                                                "ops (or NAME_double_backward), or check the first order alone")
+            if g.grad_fn is not None and g.grad_fn.name().endswith("Error"):  # torch::autograd::Error, DelayedError
+                # the node once_differentiable puts in; differentiated here, it gave zeros, not its error
+                raise Violation("second order", "the backward is marked @once_differentiable, so torch.autograd cannot "
+                                                "differentiate it: drop the mark if its backward is differentiable "
+                                                "torch code, or check the first order alone")
+        second = iter(torch.autograd.grad([g for g, _ in pairs], [upstream, *wanted], [v for _, v in pairs],
+                                          allow_unused=True, materialize_grads=True))
+        head = next(second)
+        return [head] + [next(second) if t is not None and t.requires_grad else None for t in leaves]
 
 
 def _own(grad, grad_output):

@@ -104,3 +104,15 @@ def test_an_explicit_backward_is_used_where_the_module_has_one():
     wrong = _Impl(tanh=jnp.tanh, tanh_backward=lambda g, x: (g * (1 - jnp.tanh(x)),))  # the bug: not squared
     outcome = crosscheck.run_case(subject_of(wrong, "jax"), case, SEED)
     assert outcome.status == "failed" and outcome.failure.quantity == "grad_input"
+
+
+def test_jax_vjp_of_vjp_passes_the_second_order_where_the_first_passes():
+    """jax.vjp of the gradients, on ops whose first order passes every supported case (a sample:
+    JAX compiles each primitive of the twice-differentiated graph per shape, about 0.1 s a case)."""
+    cases = [c for c in crosscheck.cases_for("quick", ops=["tanh"]) if not c.invalid]
+    cases += [c for c in crosscheck.cases_for("quick", ops=["conv1d"]) if not c.invalid][:4]
+    outcomes = [crosscheck.run_case(JAX_OPS, case, SEED, Checks(rejection=False, order=2)) for case in cases]
+    bad = [(o.case.key, o.failure) for o in outcomes if o.status == "failed"]
+    assert not bad, bad[:5]
+    checked = [o for o in outcomes if o.status == "passed"]
+    assert checked and all("grad2_input" in o.ratios for o in checked)

@@ -139,3 +139,78 @@ def test_autograd_passing_grad_output_through_is_not_aliasing():
     assert outcome.status == "passed", outcome.failure
     grads = F_SUBJECT.backward("linear")(np.ones(()), np.ones(4), np.ones(4), np.ones(()))
     assert all(isinstance(g, np.ndarray) for g in grads)
+
+
+# --- second order (--order 2) through the adapter ---------------------------------------------
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_torch_nn_functional_passes_every_quick_case_at_order_2(op):
+    """autograd.grad of autograd's own gradients, taken with create_graph, in the case's dtype."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcomes = [crosscheck.run_case(F_SUBJECT, case, SEED, crosscheck.Checks(order=2))
+                    for case in crosscheck.cases_for("quick", ops=[op])]
+    bad = [describe(o) if o.failure else f"{o.case.key}: {o.status} {o.note}" for o in outcomes if o.status != "passed"]
+    assert not bad, "\n".join(bad[:10])
+    assert all("grad_grad_output" in o.ratios for o in outcomes if not o.rejected)
+
+
+class _OnceDifferentiable(torch.autograd.Function):
+    """tanh whose backward torch cannot differentiate: the usual state of a custom kernel."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+class _Differentiable(torch.autograd.Function):
+    """The same tanh with a backward written in torch ops, which autograd differentiates."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+TANH = [c for c in crosscheck.cases_for("quick", ops=["tanh"]) if not c.invalid]
+
+
+def test_a_once_differentiable_function_fails_the_second_order_saying_so():
+    """torch's autograd differentiates through such a backward as zeros, silently: the adapter says why."""
+    subject = subject_of(_Impl(None, tanh=_OnceDifferentiable.apply), "torch", name="once")
+    outcomes = [crosscheck.run_case(subject, case, SEED, crosscheck.Checks(order=2)) for case in TANH]
+    assert all(o.status == "failed" and o.failure.quantity == "second order" for o in outcomes)
+    assert all("marked @once_differentiable" in o.failure.reason for o in outcomes)
+    first = [crosscheck.run_case(subject, case, SEED) for case in TANH]
+    assert all(o.status == "passed" for o in first)  # its first order is right
+
+
+def test_a_custom_function_with_a_differentiable_backward_passes_the_second_order():
+    subject = subject_of(_Impl(None, tanh=_Differentiable.apply), "torch", name="differentiable")
+    outcomes = [crosscheck.run_case(subject, case, SEED, crosscheck.Checks(order=2)) for case in TANH]
+    assert all(o.status == "passed" for o in outcomes), [describe(o) for o in outcomes if o.failure][:3]
+
+
+def test_an_explicit_backward_outside_autograd_is_reported_as_such():
+    def tanh_backward(grad, x):  # through NumPy: right values, no graph
+        y = np.tanh(x.detach().numpy())
+        return (torch.from_numpy(grad.detach().numpy() * (1 - y * y)),)
+
+    subject = subject_of(_Impl(None, tanh=torch.tanh, tanh_backward=tanh_backward), "torch", name="numpy-backward")
+    outcome = crosscheck.run_case(subject, TANH[0], SEED, crosscheck.Checks(order=2))
+    assert outcome.status == "failed" and outcome.failure.quantity == "second order"
+    assert "does not require grad" in outcome.failure.reason
