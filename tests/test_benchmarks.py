@@ -121,3 +121,12 @@ def test_the_framework_timings_and_the_ecosystem_page_run(tmp_path):
     snippet = text.split("```py\n", 1)[1].split("```", 1)[0]
     ran = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert ran.returncode == 0 and "status='failed'" in ran.stdout, ran.stderr[-2000:]
+
+
+def test_the_gemm_floor_smoke_runs_and_prints_the_floor():
+    script = [sys.executable, str(ROOT / "benchmarks" / "gemm_floor.py"), "--smoke", "--threads", "1"]
+    result = subprocess.run(script, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "| layer | torch ms | floor ms (fwd, ∂x, ∂w) | floor / torch |" in result.stdout
+    assert "depthwise: no floor" in result.stdout and "the depthwise layers left out: worst" in result.stdout
+    assert "matrix products measured in this run" in result.stdout  # the SGEMM rate it reads against
