@@ -56,7 +56,8 @@ and ``∂Φ/∂x = softmax_backward(∂Φ/∂y, x)``.
 **mse_loss**: ``b_x = Σ_bcast 2(x − t)·g'`` and ``b_t = −Σ_bcast 2(x − t)·g'`` (``g' = g``, or
 ``g/D`` for 'mean'). ``Φ = Σ 2(x − t)(v_x − v_t)·g'`` is bilinear in ``(x − t)`` and ``(v_x − v_t)``, so
 ``∂Φ/∂(x, t)`` is the op's own backward taken at ``(v_x, v_t)``, and ``∂Φ/∂g`` is
-``2(x − t)(v_x − v_t)`` reduced as the forward reduces.
+``2(x − t)·v_x − 2(x − t)·v_t`` reduced as the forward reduces: entry by entry, summed, or
+summed over ``D`` terms each divided by ``D`` ('mean'; an empty 'mean' gives 0, as torch's does).
 
 **cross_entropy** (``ℓ = log_softmax(x)``, ``p = exp(ℓ)``): the loss is ``L = −Σ_c T_c·ℓ_c`` with
 ``T`` the one-hot target (class indices; 0 for an ignored entry) or the probabilities, and

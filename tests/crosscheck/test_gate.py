@@ -42,7 +42,8 @@ def test_there_are_mutants_of_every_kind():
     assert len(MUTANTS) >= 16, MUTANTS
     gates = [importlib.import_module(f"tests.impls.broken.{name}").GATE for name in MUTANTS]
     caught_on = {gate["quantity"] for gate in gates} | {q for gate in gates for q in gate.get("also", ())}
-    kinds = {"output", "indices", "grad_input", "grad_weight", "grad_bias", "gradients", "rejection", "input"}
+    kinds = {"output", "indices", "grad_input", "grad_weight", "grad_bias", "gradients", "rejection", "input",
+             "grad_grad_output", "grad2_input", "grad2_weight"}  # the last three at order 2
     assert kinds <= caught_on, kinds - caught_on
 
 
