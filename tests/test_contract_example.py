@@ -33,8 +33,8 @@ def test_the_example_passes_every_conv2d_case_of_the_default_profile(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     document = json.loads(report.read_text())
     # the keys docs/contract.md names, exactly
-    assert set(document) == {"impl", "framework", "checks_off", "torch_version", "numpy_version", "cases", "summary",
-                             "ops"}
+    assert set(document) == {"impl", "framework", "checks_off", "order", "torch_version", "numpy_version", "cases",
+                             "summary", "ops"}
     assert all(set(c) == {"op", "id", "dtype", "status", "errors"} for c in document["cases"])
     expected = crosscheck.cases_for("default", ops=["conv2d"])
     assert len(expected) > 0

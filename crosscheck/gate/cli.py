@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     print(f"{report.counts_line(counts)} in {time.perf_counter() - args.start:.1f} s "
           "(largest error per quantity; err/tol: its share of the tolerance)")
     if args.json:
-        report.write_json(args.json, outcomes, args.impl, subject.framework, off)
+        report.write_json(args.json, outcomes, args.impl, subject.framework, off, args.order)
     return 1 if counts["failed"] or counts["crashed"] or counts["timed_out"] else 0
 
 

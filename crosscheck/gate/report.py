@@ -158,11 +158,12 @@ def per_op(outcomes) -> dict:
     return dict(ops)
 
 
-def write_json(path, outcomes, impl_name: str, framework: str = "numpy", checks_off=()) -> None:
+def write_json(path, outcomes, impl_name: str, framework: str = "numpy", checks_off=(), order: int = 1) -> None:
     document = {
         "impl": impl_name,
         "framework": framework,
         "checks_off": list(checks_off),
+        "order": order,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "cases": [

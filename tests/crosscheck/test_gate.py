@@ -11,6 +11,7 @@ and passes what it must pass.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import pkgutil
 import subprocess
@@ -203,12 +204,17 @@ def test_cli_exits_1_for_a_mutant(name, ops):
     assert mutant.GATE["quantity"] in run.stdout, run.stdout[-3000:]
 
 
-def test_cli_order_2_exits_0_for_the_reference_and_1_for_a_second_order_mutant():
+def test_cli_order_2_exits_0_for_the_reference_and_1_for_a_second_order_mutant(tmp_path):
     # every op at order 2 is held in-process (test_second_order.py, and the suite under make test);
     # the CLI's part is the switch, the header, the columns and the exit status
-    run = _cli("--impl", "reference.functional", "--profile", "quick", "--ops", "conv2d,softmax", "--order", "2")
+    report = tmp_path / "report.json"
+    run = _cli("--impl", "reference.functional", "--profile", "quick", "--ops", "conv2d,softmax", "--order", "2",
+               "--json", str(report))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "order 2 (double backward)" in run.stdout and "grad2_input" in run.stdout  # the summary's columns
+    document = json.loads(report.read_text())
+    assert document["order"] == 2 and all("grad_grad_output" in c["errors"] for c in document["cases"]
+                                          if c["status"] == "passed" and c["errors"])
     name = "second_order_softmax_drops_cross_term"
     run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", "softmax", "--order", "2", "-x")
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]

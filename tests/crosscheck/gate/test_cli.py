@@ -49,8 +49,10 @@ def test_a_correct_impl_exits_0_with_a_summary_and_json(impls):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed, 0 failed" in result.stdout
     doc = json.loads(report.read_text())
-    assert set(doc) == {"impl", "framework", "checks_off", "torch_version", "numpy_version", "cases", "summary", "ops"}
+    assert set(doc) == {"impl", "framework", "checks_off", "order", "torch_version", "numpy_version", "cases", "summary",
+                        "ops"}
     assert doc["impl"] == "reference.functional" and doc["framework"] == "numpy" and doc["checks_off"] == []
+    assert doc["order"] == 1
     assert {c["op"] for c in doc["cases"]} == {"conv2d", "pad"}
     assert {c["dtype"] for c in doc["cases"]} == {"float32", "float64"}
     assert doc["summary"]["total"] == len(doc["cases"]) == doc["summary"]["passed"]
