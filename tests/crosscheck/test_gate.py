@@ -57,9 +57,8 @@ def test_the_harness_catches_the_mutant_for_its_bug(name):
 
 @pytest.mark.parametrize("op", list(OPS))
 def test_the_torch_backed_impl_passes_every_default_case(op):
-    """At order 2, so both orders' bounds hold torch's own float32 and float64 arithmetic."""
     cases = crosscheck.cases_for("default", ops=[op])
-    failures, outcomes = _failures(torch_backed, cases, crosscheck.Checks(order=2))
+    failures, outcomes = _failures(torch_backed, cases)
     assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(describe(o) for o in failures[:10])
     assert all(o.status == "passed" for o in outcomes)
     # the cases written to be rejected are rejected by torch, so the rejection path was exercised
@@ -202,6 +201,14 @@ def test_cli_exits_1_for_a_mutant(name, ops):
     run = _cli("--impl", f"tests.impls.broken.{name}", "--profile", "quick", "--ops", ops, "-x")
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert mutant.GATE["quantity"] in run.stdout, run.stdout[-3000:]
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_the_torch_backed_impl_passes_every_quick_case_at_order_2(op):
+    """Both orders' bounds hold torch's own float32 and float64 arithmetic."""
+    failures, outcomes = _failures(torch_backed, crosscheck.cases_for("quick", ops=[op]), crosscheck.Checks(order=2))
+    assert not failures, "\n".join(describe(o) for o in failures[:10])
+    assert all(o.status == "passed" for o in outcomes)
 
 
 def test_cli_order_2_exits_0_for_the_reference_and_1_for_a_second_order_mutant(tmp_path):

@@ -8,7 +8,7 @@ Revealed by: grad_grad_output of every conv1d case with a bias and a non-empty o
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("conv1d",), dtypes=("float64",), quantity="grad_grad_output", order=2)
+GATE = dict(ops=("conv1d",), dtypes=("float64",), quantity="grad_grad_output", order=2, profile="quick")
 
 
 def conv1d_double_backward(grad_grads, grad_output, input, weight, bias=None, **kwargs):

@@ -10,7 +10,7 @@ Revealed by: grad2_weight of every conv2d case with a non-empty batch.
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("conv2d",), dtypes=("float64",), quantity="grad2_weight", order=2)
+GATE = dict(ops=("conv2d",), dtypes=("float64",), quantity="grad2_weight", order=2, profile="quick")
 
 
 def conv2d_double_backward(grad_grads, grad_output, input, weight, bias=None, **kwargs):

@@ -8,7 +8,7 @@ import numpy as np
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("cross_entropy",), dtypes=("float64",), quantity="grad2_input", order=2)
+GATE = dict(ops=("cross_entropy",), dtypes=("float64",), quantity="grad2_input", order=2, profile="quick")
 
 
 def cross_entropy_double_backward(grad_grads, grad_output, input, target, *, reduction="mean"):

@@ -9,7 +9,7 @@ Revealed by: grad_grad_output of every log_softmax case whose rows have more tha
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("log_softmax",), dtypes=("float64",), quantity="grad_grad_output", order=2)
+GATE = dict(ops=("log_softmax",), dtypes=("float64",), quantity="grad_grad_output", order=2, profile="quick")
 
 
 def log_softmax_double_backward(grad_grads, grad_output, input, dim):

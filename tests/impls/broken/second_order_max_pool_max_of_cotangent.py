@@ -9,7 +9,7 @@ Revealed by: grad_grad_output of every max_pool2d case with windows of more than
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("max_pool2d",), dtypes=("float64",), quantity="grad_grad_output", order=2)
+GATE = dict(ops=("max_pool2d",), dtypes=("float64",), quantity="grad_grad_output", order=2, profile="quick")
 
 
 def max_pool2d_double_backward(grad_grads, grad_output, input, kernel_size, **kwargs):

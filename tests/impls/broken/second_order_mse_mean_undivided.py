@@ -12,7 +12,7 @@ import numpy as np
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("mse_loss",), dtypes=("float64",), quantity="grad_grad_output", order=2)
+GATE = dict(ops=("mse_loss",), dtypes=("float64",), quantity="grad_grad_output", order=2, profile="quick")
 
 
 def mse_loss_double_backward(grad_grads, grad_output, input, target, *, reduction="mean"):

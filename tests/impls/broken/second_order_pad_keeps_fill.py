@@ -8,7 +8,7 @@ Revealed by: grad_grad_output of the constant-mode pad cases with a non-zero ``v
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("pad",), dtypes=("float64",), quantity="grad_grad_output", order=2)
+GATE = dict(ops=("pad",), dtypes=("float64",), quantity="grad_grad_output", order=2, profile="quick")
 
 
 def pad_double_backward(grad_grads, grad_output, input, pad, mode="constant", value=None):

@@ -10,7 +10,7 @@ import numpy as np
 from reference import functional as _ref
 from reference.functional import *  # noqa: F401,F403
 
-GATE = dict(ops=("softmax",), dtypes=("float64",), quantity="grad2_input", order=2)
+GATE = dict(ops=("softmax",), dtypes=("float64",), quantity="grad2_input", order=2, profile="quick")
 
 
 def softmax_double_backward(grad_grads, grad_output, input, dim):
