@@ -168,12 +168,12 @@ def flops(case: Bench) -> int | None:
     if "transpose" in case.op:  # w: (C_in, C_out/G, *k); every input entry meets C_out/G·|k| taps
         macs = n * w[0] * int(np.prod(x[2:])) * w[1] * kernel
     else:
-        out = _conv_output(case)
+        out = conv_output(case)
         macs = n * w[0] * int(np.prod(out)) * w[1] * kernel
     return 2 * 3 * macs
 
 
-def _conv_output(case: Bench) -> tuple:
+def conv_output(case: Bench) -> tuple:
     """The output's spatial shape of a convolution row, from the reference's own geometry (the
     arrays are never touched: ``np.empty`` of the shapes)."""
     x, w = (np.empty(shape, dtype=np.float32) for shape in case.shapes[:2])

@@ -54,7 +54,7 @@ def products(case: B.Bench, dtype: str):
     x, w = case.shapes[0], case.shapes[1]
     groups = case.kwargs.get("groups", 1)
     og, rows = w[0] // groups, (x[1] // groups) * int(np.prod(w[2:]))
-    columns = x[0] * int(np.prod(B._conv_output(case)))
+    columns = x[0] * int(np.prod(B.conv_output(case)))
     rng = np.random.default_rng(0)
 
     def m(*shape):

@@ -39,7 +39,7 @@ def run_case(impl, case: Case, seed: int = 0, checks: Checks | None = None) -> O
         return Outcome(case, "skipped", note=missing(case.op, forward, backward))
     double_backward = subject.double_backward(case.op) if checks.order == 2 else None
     if checks.order == 2 and double_backward is None:
-        return Outcome(case, "skipped", note=missing(case.op, forward, backward, order=2))
+        return Outcome(case, "skipped", note=missing(case.op, forward, backward))
     reason = subject.support.reason(case)
     if reason is not None:
         return Outcome(case, "unsupported", note=reason)
@@ -65,7 +65,7 @@ def run_case(impl, case: Case, seed: int = 0, checks: Checks | None = None) -> O
     return outcome
 
 
-def missing(op, forward, backward, order=1) -> str:
+def missing(op, forward, backward) -> str:
     """What is missing of an op, and what to do about it."""
     if forward is None:
         return f"{op} not implemented"
@@ -154,22 +154,12 @@ def _compare_gradients(spec, backward, case, arrays, pristine, truth, tol_grads,
     failure = failure or (checks.mutation and unmodified(spec.arrays, arrays, pristine)) or None
     if failure:
         return failure
-    if not isinstance(results, tuple) or len(results) != len(arrays):
-        got = type(results).__name__
-        got += f" of {len(results)} entries" if isinstance(results, (tuple, list)) else ""
-        return Failure("gradients", f"backward must return a tuple of {len(arrays)} entries, got {got}")
-    dtype = case.dtype if checks.dtype else None
-    for name, a, got, want, tol in zip(spec.arrays, arrays, results, truth.grads, tol_grads):
-        quantity = "grad_" + name
-        if a is None or want is None:
-            if got is not None:
-                return Failure(quantity, f"must be None (no gradient), got {type(got).__name__}")
-            continue
-        failure = compare_quantity(quantity, got, want, tol, dtype, outcome)
-        if failure:
-            return failure
-        if checks.aliasing and any(np.shares_memory(got, other) for other in (grad_output, *arrays) if other is not None):
-            return Failure(quantity, "shares memory with grad_output or an input; it must be a new array")
+    names = tuple("grad_" + name for name in spec.arrays)
+    failure = (_not_a_tuple("gradients", f"backward must return a tuple of {len(names)} entries", results, names)
+               or _compare_results(names, results, truth.grads, tol_grads, (grad_output, *arrays),
+                                   "grad_output or an input", case, outcome, checks))
+    if failure:
+        return failure
     if checks.mutation and not np.array_equal(grad_output, grad_copy, equal_nan=True):
         return Failure("grad_output", "modified in place by the backward")
     return None
@@ -185,30 +175,48 @@ def _compare_second_order(spec, double_backward, case, arrays, pristine, first_t
     if failure:
         return failure
     names = second_order.quantities(spec)
-    if not isinstance(results, tuple) or len(results) != len(names):
-        got = type(results).__name__ + (f" of {len(results)} entries" if isinstance(results, (tuple, list)) else "")
-        return Failure(second_order.QUANTITY, f"{case.op}_double_backward must return a tuple of {len(names)} entries "
-                                 f"({', '.join(names)}), got {got}")
+    expected = f"{case.op}_double_backward must return a tuple of {len(names)} entries ({', '.join(names)})"
+    failure = _not_a_tuple(second_order.QUANTITY, expected, results, names)
+    if failure:  # before torch is asked for the truth
+        return failure
     truth = second_order.torch_run(case, pristine, first_truth.grad_output, v)
     tols = second_order.BOUNDS[case.op](case, pristine, first_truth.grad_output, v, first_truth, truth)
-    dtype = case.dtype if checks.dtype else None
-    for name, got, want, tol in zip(names, results, truth, tols):
-        if want is None:
-            if got is not None:
-                return Failure(name, f"must be None (no gradient), got {type(got).__name__}")
-            continue
-        failure = compare_quantity(name, got, want, tol, dtype, outcome)
-        if failure:
-            return failure
-        inputs = (grad_output, *arrays, *v)
-        if checks.aliasing and any(other is not None and np.shares_memory(got, other) for other in inputs):
-            return Failure(name, "shares memory with an argument or a cotangent; it must be a new array")
+    failure = _compare_results(names, results, truth, tols, (grad_output, *arrays, *v), "an argument or a cotangent",
+                               case, outcome, checks)
+    if failure:
+        return failure
     if checks.mutation:
         if not np.array_equal(grad_output, kept[0], equal_nan=True):
             return Failure("grad_output", "modified in place by the double backward")
         for i, (c, before) in enumerate(zip(v, kept[1])):
             if c is not None and not np.array_equal(c, before, equal_nan=True):
                 return Failure("grad_grads", f"grad_grads[{i}] modified in place by the double backward")
+    return None
+
+
+def _not_a_tuple(quantity, expected, results, names):
+    """A Failure where ``results`` is not a tuple of one entry per name (``expected`` says what it must be)."""
+    if isinstance(results, tuple) and len(results) == len(names):
+        return None
+    got = type(results).__name__ + (f" of {len(results)} entries" if isinstance(results, (tuple, list)) else "")
+    return Failure(quantity, f"{expected}, got {got}")
+
+
+def _compare_results(names, results, truths, tols, others, named, case, outcome, checks):
+    """A backward's or a double backward's results against torch's ``truths``, entry by entry: None
+    where torch's is None, else within its tolerance and (with aliasing on) sharing no memory with
+    ``others`` (the arguments, described as ``named`` in the failure)."""
+    dtype = case.dtype if checks.dtype else None
+    for name, got, want, tol in zip(names, results, truths, tols):
+        if want is None:  # torch gives None where the argument is None or not differentiable
+            if got is not None:
+                return Failure(name, f"must be None (no gradient), got {type(got).__name__}")
+            continue
+        failure = compare_quantity(name, got, want, tol, dtype, outcome)
+        if failure:
+            return failure
+        if checks.aliasing and any(other is not None and np.shares_memory(got, other) for other in others):
+            return Failure(name, f"shares memory with {named}; it must be a new array")
     return None
 
 

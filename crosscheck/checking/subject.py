@@ -55,7 +55,8 @@ class Checks:
         if self.order not in (1, 2):
             raise ValueError(f"Checks: order must be 1 or 2, got order={self.order!r}")
         if self.order == 2 and not self.backward:
-            raise ValueError("Checks: order=2 differentiates the backward, so it needs backward=True")
+            raise ValueError("Checks: order 2 differentiates the backward, so it cannot be used with the forward "
+                             "alone (--forward-only)")
 
     def off(self) -> list[str]:
         """The names of the checks switched off, for the report."""

@@ -144,7 +144,9 @@ def _backward(framework: Framework, fn, explicit, op: str):
     return backward
 
 
-def _double_backward(framework: Framework, fn, backward, explicit, op: str):
+def _double_backward(framework: Framework, fn, backward, explicit_double, op: str):
+    """``NAME_double_backward`` in NumPy terms: the module's own (``explicit_double``, native arrays in
+    and out), else ``framework.vjp2`` of its ``backward`` (the module's ``NAME_backward`` or None)."""
     names = ("grad_grad_output",) + tuple("grad2_" + a for a in OPS[op].arrays)
 
     def double_backward(grad_grads, grad_output, *arrays, **kwargs):
@@ -152,8 +154,8 @@ def _double_backward(framework: Framework, fn, backward, explicit, op: str):
         upstream = framework.to_native(grad_output)
         cotangents = natives_of(framework, grad_grads)
         try:
-            if explicit is not None:
-                results = framework.call(explicit, [tuple(cotangents), upstream, *natives], kwargs)
+            if explicit_double is not None:
+                results = framework.call(explicit_double, [tuple(cotangents), upstream, *natives], kwargs)
             else:
                 results = tuple(framework.vjp2(_first_output(fn), backward, natives, kwargs, upstream, cotangents))
         finally:

@@ -146,18 +146,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.memory_limit is not None and not args.isolate:
         p.error("--memory-limit caps the worker process: it cannot be used with --no-isolate")
-    if args.order == 2 and args.forward_only:
-        p.error("--order 2 differentiates the backward: it cannot be used with --forward-only")
+    try:
+        checks = Checks(**{name: getattr(args, f"check_{name}") for name in SWITCHABLE}, backward=not args.forward_only,
+                        order=args.order)
+    except ValueError as exc:  # --order 2 with --forward-only
+        p.error(str(exc))
     subject, error = _load(args)
     if error:
         print(f"crosscheck: {error}", file=sys.stderr)
         return 2
     use_one_torch_thread()
-    checks = Checks(**{name: getattr(args, f"check_{name}") for name in SWITCHABLE}, backward=not args.forward_only,
-                    order=args.order)
     cases = cases_for(args.profile, ops=args.ops, dtypes=args.dtype)
     asked = sorted({c.op for c in cases})
-    absent = {op: missing(op, subject.forward(op), subject.backward(op), args.order) for op in asked
+    absent = {op: missing(op, subject.forward(op), subject.backward(op)) for op in asked
               if subject.forward(op) is None or (checks.backward and subject.backward(op) is None)
               or (args.order == 2 and subject.double_backward(op) is None)}
     if len(absent) == len(asked):

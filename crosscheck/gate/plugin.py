@@ -88,11 +88,11 @@ def _checks(config) -> Checks:
     unknown = [t for t in off if t not in SWITCHABLE]
     if unknown:
         raise pytest.UsageError(f"--checks-off: unknown {unknown}; choose from {', '.join(SWITCHABLE)}")
-    order = config.getoption("--crosscheck-order", default=1)
-    forward_only = config.getoption("--forward-only", default=False)
-    if order == 2 and forward_only:
-        raise pytest.UsageError("--crosscheck-order 2 differentiates the backward: it cannot be used with --forward-only")
-    return Checks(**dict.fromkeys(off, False), backward=not forward_only, order=order)
+    try:
+        return Checks(**dict.fromkeys(off, False), backward=not config.getoption("--forward-only", default=False),
+                      order=config.getoption("--crosscheck-order", default=1))
+    except ValueError as exc:  # --crosscheck-order 2 with --forward-only
+        raise pytest.UsageError(str(exc)) from exc
 
 
 def fuzz_settings(config) -> settings:

@@ -16,9 +16,9 @@ import torch
 from ..checking import STATUSES
 from ..specs import OPS
 
-QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target",
-              "grad_grad_output", "grad2_input", "grad2_weight", "grad2_bias", "grad2_target")
-SECOND_ORDER = ("second order", "grad_grads") + QUANTITIES[6:]
+SECOND_ORDER_QUANTITIES = ("grad_grad_output", "grad2_input", "grad2_weight", "grad2_bias", "grad2_target")
+QUANTITIES = ("output", "indices", "grad_input", "grad_weight", "grad_bias", "grad_target") + SECOND_ORDER_QUANTITIES
+SECOND_ORDER = ("second order", "grad_grads") + SECOND_ORDER_QUANTITIES
 """The quantities of the second-order check (``--order 2``): a failure on one of them is reproduced
 with the double backward too."""
 

@@ -65,7 +65,7 @@ class Sequential(Module):
             grad = module.backward(grad)
         return grad.copy() if not len(self) else grad
 
-    def double_backward(self, grad_grad_input):
+    def double_backward(self, grad_grad_input, through_output=None):
         """Differentiate the last backward (see :meth:`Module.double_backward`) through the chain.
         The backward computed ``g_{i−1} = B_i(g_i, x_{i−1})``, so ``Φ = ⟨v, g_0⟩`` reaches
 
@@ -73,19 +73,21 @@ class Sequential(Module):
           ``v_{i−1}`` (``v_0 = v``), which also returns ``a_{i−1} = ∂Φ/∂x_{i−1}`` through ``B_i`` and
           adds ``∂Φ/∂θ_i`` through ``B_i``;
         * each activation ``x_i``, which also feeds the next forward: the ``a_i`` are carried back
-          by the first-order chain rule, ``c_{i−1} = f_i.backward(c_i) + a_{i−1}`` from ``c_n = 0``,
-          each child adding ``∂Φ/∂θ_i`` through ``f_i``.
+          by the first-order chain rule, ``c_{i−1} = f_i.backward(c_i) + a_{i−1}``, each child adding
+          ``∂Φ/∂θ_i`` through ``f_i``.
 
-        Returns ``(v_n, c_0)``: ``∂Φ/∂g`` for this container's ``grad_output``, and ``∂Φ/∂x`` for its
-        input. Where the output feeds a loss, the loss's own curvature term is the caller's: a
-        backward of ``criterion.double_backward(v_n)`` (see :func:`reference.nn.input_gradient_penalty`).
+        ``c_n`` is 0, or ``through_output(v_n)`` where the output feeds something whose gradient
+        ``g_n`` depends on the output (a loss: ``criterion.double_backward``, its curvature); the
+        chain rule is linear, so that one backward pass carries both. Returns ``(v_n, c_0)``:
+        ``∂Φ/∂g`` for this container's ``grad_output``, and ``∂Φ/∂x`` for its input (see
+        :func:`reference.nn.input_gradient_penalty`).
         """
         children = list(self)
         v, injected = grad_grad_input, []
         for module in children:
             v, a = module.double_backward(v)
             injected.append(a)
-        c = np.zeros_like(v)
+        c = np.zeros_like(v) if through_output is None else through_output(v)
         for module, a in zip(reversed(children), reversed(injected)):
             c = module.backward(c) + a
         return (v.copy(), c) if not children else (v, c)

@@ -42,6 +42,6 @@ def input_gradient_penalty(net: Sequential, criterion, x: np.ndarray, target: np
     loss = criterion(net(x), target)
     u = net.backward(criterion.backward())  # ∂L/∂x; adds ∂L/∂θ
     penalty = np.asarray(0.5 * weight * np.sum(u * u), dtype=u.dtype)
-    v_output, _ = net.double_backward(weight * u)  # ∂Φ/∂θ through the backwards and the activations
-    net.backward(criterion.double_backward(v_output))  # ... and through ∂L/∂y, which depends on y
+    # ∂Φ/∂θ through the backwards, the activations they read, and ∂L/∂y, which depends on y
+    net.double_backward(weight * u, through_output=criterion.double_backward)
     return loss, penalty

@@ -155,35 +155,29 @@ def test_torch_nn_functional_passes_every_quick_case_at_order_2(op):
     assert all("grad_grad_output" in o.ratios for o in outcomes if not o.rejected)
 
 
-class _OnceDifferentiable(torch.autograd.Function):
-    """tanh whose backward torch cannot differentiate: the usual state of a custom kernel."""
+def _tanh_forward(ctx, x):
+    y = torch.tanh(x)
+    ctx.save_for_backward(y)
+    return y
 
-    @staticmethod
-    def forward(ctx, x):
-        y = torch.tanh(x)
-        ctx.save_for_backward(y)
-        return y
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * (1 - y * y)
+def _tanh_backward(ctx, grad):
+    (y,) = ctx.saved_tensors
+    return grad * (1 - y * y)
 
 
 class _Differentiable(torch.autograd.Function):
-    """The same tanh with a backward written in torch ops, which autograd differentiates."""
+    """tanh with a backward written in torch ops, which autograd differentiates."""
 
-    @staticmethod
-    def forward(ctx, x):
-        y = torch.tanh(x)
-        ctx.save_for_backward(y)
-        return y
+    forward = staticmethod(_tanh_forward)
+    backward = staticmethod(_tanh_backward)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * (1 - y * y)
+
+class _OnceDifferentiable(torch.autograd.Function):
+    """The same tanh, its backward marked as torch cannot differentiate it: the usual state of a custom kernel."""
+
+    forward = staticmethod(_tanh_forward)
+    backward = staticmethod(torch.autograd.function.once_differentiable(_tanh_backward))
 
 
 TANH = [c for c in crosscheck.cases_for("quick", ops=["tanh"]) if not c.invalid]

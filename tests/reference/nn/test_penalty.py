@@ -115,11 +115,14 @@ def _without_injections(net, criterion, x, target, weight):
     """The penalty with ∂Φ/∂x of each backward dropped (the activations' path)."""
     original = nn.Sequential.double_backward
 
-    def double_backward(self, v):
+    def double_backward(self, v, through_output=None):
         children = list(self)
         for module in children:
             v, _ = module.double_backward(v)
-        return v, None
+        c = through_output(v)  # the loss's curvature still carried back, the a_i dropped
+        for module in reversed(children):
+            c = module.backward(c)
+        return v, c
 
     nn.Sequential.double_backward = double_backward
     try:
