@@ -14,8 +14,8 @@ gradient needs ``∂‖u‖²/∂θ``, a derivative *through* the backward that 
 and ``∂Φ/∂θ`` collects three paths (:meth:`reference.nn.Sequential.double_backward`): through each
 layer's backward (its op's double backward), through the activations the backwards read (carried
 back by the first-order chain rule), and through the loss's gradient ``∂L/∂y``, which depends on the
-output ``y`` (the criterion's double backward, carried back in the same chain-rule pass as the activations). torch computes the
-same with ``autograd.grad(L, x, create_graph=True)`` and a second ``backward``.
+output ``y`` (the criterion's double backward, carried back in the same chain-rule pass). torch
+computes the same with ``autograd.grad(L, x, create_graph=True)`` and a second ``backward``.
 """
 from __future__ import annotations
 
